@@ -1,0 +1,118 @@
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+
+/** Everything the gateway reads from its environment, parsed once at start. */
+export interface Config {
+  /** TCP port for every protocol (`PORT`). */
+  port: number;
+  /** Interface to bind (`HOST`). */
+  host: string;
+  /** `postgres://…` (`DATABASE_URL`); undefined selects embedded PGlite. */
+  databaseUrl: string | undefined;
+  /** Directory of the embedded database (`DATA_DIR`). */
+  dataDir: string;
+  /** PEM certificate and key paths (`TLS_CERT`, `TLS_KEY`); both or neither. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Login-token verification; undefined turns JWT login off. */
+  jwt:
+    | {
+        jwksUrl: URL;
+        issuer: string | undefined;
+        audience: string | undefined;
+        orgClaim: string;
+        roleClaim: string;
+        clockToleranceSec: number;
+      }
+    | undefined;
+  /** How long a verified API key is trusted without a database look-up. */
+  apiKeyCacheTtlMs: number;
+  /** This process's id, shown as `gatewayId` (`GATEWAY_ID`). */
+  gatewayId: string;
+  /** WhatsApp's WebSocket endpoint (`WA_WEBSOCKET_URL`). */
+  waWebSocketUrl: string;
+  /** Gateway defaults for fields omitted at create. */
+  sessionDefaults: { autoRead: boolean; presenceTyping: boolean; ratePerMin: number; ratePerHour: number };
+  /** Grace period for in-flight calls on shutdown. */
+  shutdownGraceMs: number;
+  /** Minimum level written to the log (`LOG_LEVEL`). */
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment into a {@link Config}, failing on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const jwksUrl = nonEmpty(env.JWKS_URL);
+  const certFile = nonEmpty(env.TLS_CERT);
+  const keyFile = nonEmpty(env.TLS_KEY);
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError("TLS_CERT and TLS_KEY must be set together");
+  }
+  const level = env.LOG_LEVEL ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
+  }
+  return {
+    port: int(env, "PORT", 8080, 0, 65535),
+    host: nonEmpty(env.HOST) ?? "127.0.0.1",
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    dataDir: resolve(nonEmpty(env.DATA_DIR) ?? "./data"),
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    jwt: jwksUrl
+      ? {
+          jwksUrl: url("JWKS_URL", jwksUrl),
+          issuer: nonEmpty(env.JWT_ISSUER),
+          audience: nonEmpty(env.JWT_AUDIENCE),
+          orgClaim: nonEmpty(env.JWT_ORG_CLAIM) ?? "org_id",
+          roleClaim: nonEmpty(env.JWT_ROLE_CLAIM) ?? "role",
+          clockToleranceSec: int(env, "JWT_CLOCK_TOLERANCE_SEC", 5, 0, 300),
+        }
+      : undefined,
+    apiKeyCacheTtlMs: int(env, "API_KEY_CACHE_TTL_MS", 10_000, 0, 3_600_000),
+    gatewayId: nonEmpty(env.GATEWAY_ID) ?? `gw-${hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-")}`,
+    waWebSocketUrl: nonEmpty(env.WA_WEBSOCKET_URL) ?? "wss://web.whatsapp.com/ws/chat",
+    sessionDefaults: {
+      autoRead: bool(env, "DEFAULT_AUTO_READ", false),
+      presenceTyping: bool(env, "DEFAULT_PRESENCE_TYPING", true),
+      ratePerMin: int(env, "DEFAULT_RATE_PER_MIN", 20, 1, 1000),
+      ratePerHour: int(env, "DEFAULT_RATE_PER_HOUR", 600, 1, 100_000),
+    },
+    shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    logLevel: level as Config["logLevel"],
+  };
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const raw = nonEmpty(env[name])?.toLowerCase();
+  if (raw === undefined) return dflt;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(name: string, raw: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL: "${raw}"`);
+  }
+}

@@ -1,0 +1,70 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/** A timestamptz column: read as Date, written as Date. */
+type Timestamp = ColumnType<Date, Date, Date>;
+
+/** `organizations`: tenants. Sessions and keys belong to exactly one. */
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_at: Timestamp;
+}
+
+/** `sessions`: one row per WhatsApp number slot. */
+export interface SessionsTable {
+  id: string;
+  organization_id: string;
+  label: string | null;
+  /** `stopped` | `starting` | `scan_qr_code` | `working` | `failed`. */
+  status: string;
+  status_reason: string | null;
+  /** `running` when the session should be connected, else `stopped`. */
+  desired_state: string;
+  auto_read: boolean;
+  presence_typing: boolean;
+  rate_per_min: number;
+  rate_per_hour: number;
+  phone_number: string | null;
+  wa_jid: string | null;
+  wa_lid: string | null;
+  gateway_id: string | null;
+  is_admin_session: boolean;
+  created_by_user_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_connected_at: Timestamp | null;
+}
+
+/** `api_keys`: hashed bearer secrets with the permissions they carry. */
+export interface ApiKeysTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  /** SHA-256 of the whole secret, hex. */
+  key_hash: string;
+  prefix: string;
+  /** Subset of `manage`, `read`. */
+  permissions: string[];
+  created_by_user_id: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** The whole database, as Kysely sees it. */
+export interface Database {
+  organizations: OrganizationsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+}
+
+/** A `sessions` row as read. */
+export type SessionRow = Selectable<SessionsTable>;
+/** A `sessions` row to insert. */
+export type NewSessionRow = Insertable<SessionsTable>;
+/** A partial `sessions` update. */
+export type SessionUpdate = Updateable<SessionsTable>;
+/** An `api_keys` row as read. */
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+/** Marker kept for future generated columns. */
+export type { Generated };

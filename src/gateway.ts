@@ -1,0 +1,76 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Kysely } from "kysely";
+import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
+import { createApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
+import { createAuthenticator } from "./auth/authenticator.js";
+import { createJwtAuthenticator } from "./auth/jwt-authenticator.js";
+import type { Config } from "./config.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { openDatabase } from "./db/open-database.js";
+import type { Database } from "./db/schema.js";
+import type { Logger } from "./logger.js";
+import { authInterceptor } from "./server/auth-interceptor.js";
+import { errorInterceptor } from "./server/error-interceptor.js";
+import { type Listener, listen } from "./server/listener.js";
+import { routes } from "./server/routes.js";
+import { createSessionRepository } from "./sessions/session-repository.js";
+
+/** A running gateway. */
+export interface Gateway {
+  config: Config;
+  db: Kysely<Database>;
+  databaseKind: "postgres" | "pglite";
+  /** The bound port. */
+  port: number;
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Graceful stop: stop accepting, finish in-flight calls, close the database. */
+  stop(): Promise<void>;
+}
+
+/** Opens the database, applies migrations and starts serving every protocol on one port. */
+export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
+  const { db, kind } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let listener: Listener | undefined;
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0) log.info("migrations applied", { applied });
+
+    const sessions = createSessionRepository(db);
+    const apiKeys = createApiKeyRepository(db);
+    const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
+    const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
+    const shutdown = new AbortController();
+
+    const handler = connectNodeAdapter({
+      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator }),
+      interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
+      shutdownSignal: shutdown.signal,
+      readMaxBytes: 1024 * 1024,
+      // The contract: unknown JSON fields are a validation_error, not ignored.
+      jsonOptions: { ignoreUnknownFields: false },
+    });
+    listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler, log });
+    const scheme = config.tls ? "https" : "http";
+    const bound = listener;
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      db,
+      databaseKind: kind,
+      port: bound.port,
+      url: `${scheme}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bound.port}`,
+      stop() {
+        stopping ??= (async () => {
+          await bound.close(config.shutdownGraceMs);
+          shutdown.abort();
+          await db.destroy();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,25 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { ApiKeyService } from "../../gen/wagateway/v1/api_key_service_pb.js";
+import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
+import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
+import type { ApiKeyRepository } from "../api-keys/api-key-repository.js";
+import { createApiKeyService } from "../api-keys/api-key-service.js";
+import type { Config } from "../config.js";
+import type { SessionRepository } from "../sessions/session-repository.js";
+import { createSessionService } from "../sessions/session-service.js";
+
+/** What the services are built from. */
+export interface RouteDeps {
+  config: Config;
+  sessions: SessionRepository;
+  apiKeys: ApiKeyRepository;
+  apiKeyAuthenticator: ApiKeyAuthenticator;
+}
+
+/** Registers every service of the contract on a router. */
+export function routes(deps: RouteDeps) {
+  return (router: ConnectRouter) => {
+    router.service(SessionService, createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults }));
+    router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
+  };
+}

@@ -1,0 +1,105 @@
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  CreateSessionResponseSchema,
+  DeleteSessionResponseSchema,
+  GetSessionResponseSchema,
+  ListSessionsResponseSchema,
+  type SessionService,
+  UpdateSessionResponseSchema,
+} from "../../gen/wagateway/v1/session_service_pb.js";
+import type { Config } from "../config.js";
+import { apiError } from "../errors/api-error.js";
+import { principalOf } from "../server/context-values.js";
+import { ulid } from "../util/ulid.js";
+import type { SessionRepository } from "./session-repository.js";
+import { toSessionMessage } from "./session-message.js";
+import { validateSessionId, validateSessionSettings } from "./session-validation.js";
+
+/** What the session handlers need. */
+export interface SessionServiceDeps {
+  sessions: SessionRepository;
+  defaults: Config["sessionDefaults"];
+}
+
+const notFound = () => apiError("not_found", "session not found");
+
+/** Normalizes and checks a session id from a request. */
+function sessionId(raw: string): string {
+  const id = raw.toUpperCase();
+  validateSessionId(id);
+  return id;
+}
+
+/**
+ * The SessionService handlers backed by the database. The lifecycle RPCs that
+ * need the WhatsApp engine (QR, pairing code, start/stop/restart/logout) are
+ * not registered here, so they answer `unimplemented` until the engine lands.
+ */
+export function createSessionService(deps: SessionServiceDeps): Partial<ServiceImpl<typeof SessionService>> {
+  const { sessions, defaults } = deps;
+  return {
+    async createSession(req, ctx) {
+      const principal = principalOf(ctx);
+      validateSessionSettings(req);
+      const now = new Date();
+      const start = req.start ?? false;
+      const row = await sessions.insert({
+        id: ulid(now.getTime()),
+        organization_id: principal.organizationId,
+        label: req.label === undefined || req.label === "" ? null : req.label,
+        // `start: true` is recorded as the wish to run; the session is
+        // `starting` until the engine connects it. Nothing here pairs.
+        status: start ? "starting" : "stopped",
+        status_reason: null,
+        desired_state: start ? "running" : "stopped",
+        auto_read: req.autoRead ?? defaults.autoRead,
+        presence_typing: req.presenceTyping ?? defaults.presenceTyping,
+        rate_per_min: req.ratePerMin ?? defaults.ratePerMin,
+        rate_per_hour: req.ratePerHour ?? defaults.ratePerHour,
+        phone_number: null,
+        wa_jid: null,
+        wa_lid: null,
+        gateway_id: null,
+        is_admin_session: false,
+        created_by_user_id: principal.userId ?? null,
+        created_at: now,
+        updated_at: now,
+        last_connected_at: null,
+      });
+      return create(CreateSessionResponseSchema, { session: toSessionMessage(row) });
+    },
+
+    async listSessions(_req, ctx) {
+      const rows = await sessions.list(principalOf(ctx).organizationId);
+      return create(ListSessionsResponseSchema, { sessions: rows.map(toSessionMessage) });
+    },
+
+    async getSession(req, ctx) {
+      const row = await sessions.get(principalOf(ctx).organizationId, sessionId(req.session));
+      if (!row) throw notFound();
+      return create(GetSessionResponseSchema, { session: toSessionMessage(row) });
+    },
+
+    async updateSession(req, ctx) {
+      const id = sessionId(req.session);
+      validateSessionSettings(req);
+      const patch = {
+        ...(req.label !== undefined && { label: req.label === "" ? null : req.label }),
+        ...(req.autoRead !== undefined && { auto_read: req.autoRead }),
+        ...(req.presenceTyping !== undefined && { presence_typing: req.presenceTyping }),
+        ...(req.ratePerMin !== undefined && { rate_per_min: req.ratePerMin }),
+        ...(req.ratePerHour !== undefined && { rate_per_hour: req.ratePerHour }),
+      };
+      const row = await sessions.update(principalOf(ctx).organizationId, id, patch);
+      if (!row) throw notFound();
+      return create(UpdateSessionResponseSchema, { session: toSessionMessage(row) });
+    },
+
+    async deleteSession(req, ctx) {
+      const deleted = await sessions.delete(principalOf(ctx).organizationId, sessionId(req.session));
+      if (!deleted) throw notFound();
+      return create(DeleteSessionResponseSchema, {});
+    },
+  };
+}
