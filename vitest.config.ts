@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 90_000,
+    // Two cores: at most two files at once (each opens its own PGlite).
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
