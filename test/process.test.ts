@@ -10,7 +10,7 @@ import { clientFor, transportCases } from "./support/transports.js";
 
 const grpc = transportCases[0]!;
 
-describe("the gateway as a real process on embedded PGlite", () => {
+describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "wagw-proc-"));
   const env = { DATA_DIR: dataDir };
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -12,7 +12,6 @@ export function createPglitePool(db: PGlite): PostgresPool {
   let tail: Promise<void> = Promise.resolve();
   let ended = false;
   return {
-    options: {},
     async connect(): Promise<PostgresPoolClient> {
       if (ended) throw new Error("database is closed");
       let release!: () => void;
