@@ -36,6 +36,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Minimum level written to the log (`LOG_LEVEL`). */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** HTTP front: body cap (`MAX_BODY_BYTES`), CORS origins (`CORS_ORIGINS`), SSE heartbeats (`SSE_HEARTBEAT_MS`). */
+  http: { maxBodyBytes: number; corsOrigins: string[]; sseHeartbeatMs: number };
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -84,6 +86,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     logLevel: level as Config["logLevel"],
+    http: {
+      maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+      corsOrigins: (nonEmpty(env.CORS_ORIGINS) ?? "").split(",").map((o) => o.trim()).filter((o) => o !== ""),
+      sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000, 100, 600_000),
+    },
   };
 }
 

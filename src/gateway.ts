@@ -1,4 +1,3 @@
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
 import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
 import { createApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
@@ -13,6 +12,7 @@ import { authInterceptor } from "./server/auth-interceptor.js";
 import { errorInterceptor } from "./server/error-interceptor.js";
 import { type Listener, listen } from "./server/listener.js";
 import { routes } from "./server/routes.js";
+import { createGatewayHandler } from "./rest/gateway-handler.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
 
 /** A running gateway. */
@@ -42,11 +42,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
     const shutdown = new AbortController();
 
-    const handler = connectNodeAdapter({
+    // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
+    const handler = createGatewayHandler({
       routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator }),
       interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
       shutdownSignal: shutdown.signal,
-      readMaxBytes: 1024 * 1024,
+      maxBodyBytes: config.http.maxBodyBytes,
+      corsOrigins: config.http.corsOrigins,
+      sseHeartbeatMs: config.http.sseHeartbeatMs,
+      log,
       // The contract: unknown JSON fields are a validation_error, not ignored.
       jsonOptions: { ignoreUnknownFields: false },
     });

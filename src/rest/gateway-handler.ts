@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { Code, type ConnectRouter, ConnectError, type ContextValues, createConnectRouter } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/connect/protocol";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { Logger } from "../logger.js";
+import { createCors } from "./cors.js";
+import { buildOpenApi, type OpenApiInfo } from "./openapi.js";
+import { createRestHandler } from "./rest-handler.js";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+/** Options of {@link createGatewayHandler}: connect-node's adapter options plus REST and CORS. */
+export interface GatewayHandlerOptions extends Partial<UniversalHandlerOptions> {
+  /** Registers the services (the same function connect-node's adapter takes). */
+  routes: (router: ConnectRouter) => void;
+  contextValues?: (req: Req) => ContextValues;
+  /** Largest request body (REST) and message (Connect, gRPC, gRPC-Web). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Browser origins allowed by CORS; `["*"]` for any; empty or unset: CORS off. */
+  corsOrigins?: readonly string[];
+  /** Interval of SSE heartbeat comments. Default 15 s. */
+  sseHeartbeatMs?: number;
+  /** Title and version of the generated OpenAPI document. */
+  openApi?: OpenApiInfo;
+  log?: Logger;
+}
+
+/** A node request handler for HTTP/1.1 and HTTP/2, with its router. */
+export type GatewayHandler = ((req: Req, res: Res) => void) & { router: ConnectRouter };
+
+/**
+ * One request handler for every protocol: CORS first, then Connect, gRPC and
+ * gRPC-Web by procedure path, then REST/JSON (and `/openapi.json`) for
+ * everything else. The router is built once; REST calls run through its
+ * handlers in-process.
+ */
+export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHandler {
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const router = createConnectRouter({
+    ...options,
+    acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli],
+    readMaxBytes: options.readMaxBytes ?? maxBodyBytes,
+  });
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) paths.set(h.requestPath, h);
+  const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi));
+  const rest = createRestHandler({
+    handlers: router.handlers,
+    maxBodyBytes,
+    heartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    documents: new Map([["/openapi.json", { contentType: "application/json", body: openapi }]]),
+    log: options.log,
+  });
+  const cors = createCors({ allowedOrigins: options.corsOrigins ?? [] });
+
+  const handler = (req: Req, res: Res) => {
+    if (cors(req, res)) return;
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const uHandler = paths.get(q < 0 ? url : url.slice(0, q));
+    if (!uHandler) return rest(req, res);
+    const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    uHandler(uReq)
+      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        options.log?.error("rpc handler failed", { procedure: uHandler.requestPath, err: reason });
+      });
+  };
+  return Object.assign(handler, { router });
+}

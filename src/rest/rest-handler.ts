@@ -1,0 +1,234 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { validationError } from "../errors/api-error.js";
+import type { Logger } from "../logger.js";
+import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
+import { type HttpBinding, readHttpBindings } from "./http-rule.js";
+import { invokeServerStream, invokeUnary, rpcRequestHeader } from "./invoke.js";
+import { FieldError } from "./json-read.js";
+import { writeFieldJson, writeMessageJson } from "./json-write.js";
+import { buildRequestMessage, readText } from "./request-message.js";
+import { envelope, type RestError, restErrorOf } from "./rest-error.js";
+import { createRouteTable, type RouteTable } from "./route-table.js";
+import { streamItemMapper, type StreamItemMapper } from "./stream-item.js";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+/** Options of {@link createRestHandler}. */
+export interface RestHandlerOptions {
+  /** The router's handlers (`router.handlers`); their services' annotations define the routes. */
+  handlers: readonly UniversalHandler[];
+  /** Largest request body accepted; larger ones get 413. */
+  maxBodyBytes: number;
+  /** Interval of SSE heartbeat comments. */
+  heartbeatMs: number;
+  /** How long a stream may stay silent before its 200 headers are sent anyway. */
+  streamHeadersWaitMs?: number;
+  /** Extra documents served as-is on GET (e.g. `/openapi.json`), public. */
+  documents?: ReadonlyMap<string, { contentType: string; body: string }>;
+  log?: Logger | undefined;
+}
+
+/** A REST request handler; it answers every request it is given (404/405 included). */
+export type RestHandler = ((req: Req, res: Res) => void) & { table: RouteTable };
+
+interface Route {
+  binding: HttpBinding;
+  handler: UniversalHandler;
+  streaming: boolean;
+  mapper: StreamItemMapper | undefined;
+}
+
+/**
+ * The REST/JSON transcoder: routes from the `google.api.http` annotations of
+ * every service the handlers serve, each call made in-process through the
+ * router's own handler (interceptors, auth and error mapping shared).
+ */
+export function createRestHandler(opts: RestHandlerOptions): RestHandler {
+  const byMethod = new Map<DescMethod, UniversalHandler>();
+  const services = new Set(opts.handlers.map((h) => h.service));
+  for (const h of opts.handlers) byMethod.set(h.method, h);
+  const bindings = readHttpBindings(services).filter((b) => byMethod.has(b.method));
+  const table = createRouteTable(bindings);
+  const routes = new Map<HttpBinding, Route>();
+  for (const b of bindings) {
+    const streaming = b.method.methodKind === "server_streaming";
+    if (b.method.methodKind === "client_streaming" || b.method.methodKind === "bidi_streaming") continue;
+    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, streaming, mapper: streaming ? streamItemMapper(b) : undefined });
+  }
+  const waitMs = opts.streamHeadersWaitMs ?? 500;
+
+  const handle = async (req: Req, res: Res) => {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? "GET";
+    if ((method === "GET" || method === "HEAD") && opts.documents?.has(path)) {
+      const doc = opts.documents.get(path)!;
+      return send(res, 200, { "content-type": doc.contentType, "cache-control": "no-cache" }, doc.body);
+    }
+    const m = table.match(method, path);
+    if (m.kind === "not-found") {
+      return sendError(res, envelope(404, "not_found", `no route for ${method} ${truncate(path)}`));
+    }
+    if (m.kind === "method-not-allowed") {
+      const allow = m.allow.join(", ");
+      if (method === "OPTIONS") return send(res, 204, { allow }, undefined);
+      return sendError(res, envelope(405, "not_found", `method ${truncate(method)} not allowed here; allowed: ${allow}`, {}, { allow }));
+    }
+    const route = routes.get(m.binding);
+    if (!route) return sendError(res, envelope(404, "not_found", `no route for ${method} ${truncate(path)}`));
+
+    let body: unknown;
+    if (hasBody(req)) {
+      const read = await readBody(req, opts.maxBodyBytes);
+      if (!read.ok) {
+        if (read.reason === "aborted") return;
+        const close = req.httpVersionMajor === 1 ? { connection: "close" } : undefined;
+        return sendError(res, envelope(413, "validation_error", `request body exceeds ${opts.maxBodyBytes} bytes`, { fields: { body: `must be at most ${opts.maxBodyBytes} bytes` } }, close));
+      }
+      try {
+        body = parseJsonBody(read.bytes);
+      } catch (err) {
+        if (err instanceof BodyError) return sendError(res, restErrorOf(validationError({ body: err.message })));
+        throw err;
+      }
+    }
+    let input: Message;
+    try {
+      input = buildRequestMessage(m.binding, { segments: m.segments, query: q < 0 ? "" : url.slice(q + 1), body });
+      if (route.streaming) applyLastEventId(route.binding, input, req.headers["last-event-id"]);
+    } catch (err) {
+      if (err instanceof FieldError) return sendError(res, restErrorOf(validationError({ [err.field]: err.message })));
+      throw err;
+    }
+    const ac = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) ac.abort();
+    };
+    res.once("close", onClose);
+    const header = rpcRequestHeader(req.headers, route.streaming ? "application/connect+proto" : "application/proto");
+    if (route.streaming) return serveStream(req, res, route, input, header, ac, opts.heartbeatMs, waitMs);
+
+    const result = await invokeUnary(route.handler, input, header, ac.signal);
+    res.off("close", onClose);
+    if (!result.ok) return sendError(res, restErrorOf(result.error));
+    const status = m.binding.successStatus;
+    if (status === 204) return send(res, 204, {}, undefined);
+    const rb = m.binding.responseBody;
+    const json = rb ? writeFieldJson(rb, (result.message as unknown as Record<string, unknown>)[rb.localName]) : writeMessageJson(m.binding.method.output, result.message);
+    send(res, status, { "content-type": "application/json" }, json);
+  };
+
+  const restHandler = (req: Req, res: Res) => {
+    handle(req, res).catch((err: unknown) => {
+      opts.log?.error("rest request failed", { method: req.method, path: req.url?.split("?")[0], err });
+      if (!res.headersSent) sendError(res, envelope(500, "internal", "internal error"));
+      else res.destroy();
+    });
+  };
+  return Object.assign(restHandler, { table });
+}
+
+function truncate(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+function hasBody(req: Req): boolean {
+  if (req.httpVersionMajor >= 2) return !(req as Http2ServerRequest).stream.readableEnded || req.readableLength > 0;
+  const cl = req.headers["content-length"];
+  return (cl !== undefined && cl !== "0") || req.headers["transfer-encoding"] !== undefined;
+}
+
+function send(res: Res, status: number, headers: Record<string, string>, body: string | undefined): void {
+  if (res.headersSent || res.destroyed) return;
+  const h: Record<string, string | number> = { ...headers };
+  if (body !== undefined) h["content-length"] = Buffer.byteLength(body);
+  const r = res as ServerResponse;
+  r.writeHead(status, h);
+  if (body === undefined) r.end();
+  else r.end(body);
+}
+
+function sendError(res: Res, e: RestError): void {
+  send(res, e.status, e.headers, e.body);
+}
+
+function applyLastEventId(binding: HttpBinding, input: Message, header: string | string[] | undefined): void {
+  if (typeof header !== "string" || header === "") return;
+  const field = binding.method.input.fields.find((f) => f.name === "after");
+  if (!field || field.oneof) return;
+  const rec = input as unknown as Record<string, unknown>;
+  if (rec[field.localName] !== undefined && rec[field.localName] !== "") return;
+  rec[field.localName] = readText(field, header, "Last-Event-ID");
+}
+
+function acceptsSse(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes("text/event-stream");
+}
+
+async function serveStream(req: Req, res: Res, route: Route, input: Message, header: Headers, ac: AbortController, heartbeatMs: number, waitMs: number): Promise<void> {
+  const sse = acceptsSse(req.headers.accept);
+  const gen = invokeServerStream(route.handler, input, header, ac.signal);
+  const mapper = route.mapper!;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    let next = gen.next();
+    const waited = await Promise.race([next, new Promise<"wait">((r) => (timer = setTimeout(() => r("wait"), waitMs)))]);
+    clearTimeout(timer);
+    if (waited !== "wait" && !waited.done && "error" in waited.value) {
+      return sendError(res, restErrorOf(waited.value.error));
+    }
+    if (res.destroyed) return;
+    (res as ServerResponse).writeHead(200, {
+      "content-type": sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
+    if (sse) (res as ServerResponse).write(": stream open\n\n");
+    (res as ServerResponse).flushHeaders?.();
+    if (sse) timer = setInterval(() => void write(res, ": heartbeat\n\n"), heartbeatMs);
+    let r = waited === "wait" ? await next : waited;
+    while (!r.done && !ac.signal.aborted) {
+      const item = r.value;
+      if ("error" in item) {
+        const e = restErrorOf(item.error);
+        await write(res, sse ? `event: error\ndata: ${e.body}\n\n` : `${e.body}\n`);
+        break;
+      }
+      const out = mapper(item.message);
+      if (out.kind === "heartbeat") {
+        if (sse) await write(res, ": heartbeat\n\n");
+      } else if (sse) {
+        await write(res, `${out.id !== undefined ? `id: ${out.id}\n` : ""}data: ${out.json}\n\n`);
+      } else {
+        await write(res, `{"result":${out.json}}\n`);
+      }
+      next = gen.next();
+      r = await next;
+    }
+    res.end();
+  } finally {
+    clearTimeout(timer);
+    clearInterval(timer);
+    ac.abort();
+    void gen.return(undefined).catch(() => {});
+  }
+}
+
+function write(res: Res, chunk: string): Promise<void> | void {
+  if (res.destroyed || res.writableEnded) return;
+  if ((res as ServerResponse).write(chunk)) return;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
