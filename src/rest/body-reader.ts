@@ -2,22 +2,25 @@ import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 
 /** The outcome of reading a request body under a size cap. */
-export type BodyRead = { ok: true; bytes: Buffer } | { ok: false; reason: "too-large" | "aborted" };
+export type BodyRead = { ok: true; bytes: Buffer } | { ok: false; reason: "too-large" | "aborted" | "timeout" };
 
 /**
  * Reads the whole request body, stopping at `maxBytes` (checked against
- * `Content-Length` first, then while reading).
+ * `Content-Length` first, then while reading) or when no byte arrives for
+ * `idleMs` (a slow sender).
  */
-export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number): Promise<BodyRead> {
+export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: number, idleMs = 30_000): Promise<BodyRead> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > maxBytes) return Promise.resolve({ ok: false, reason: "too-large" });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let n = 0;
     let done = false;
+    const timer = setTimeout(() => finish({ ok: false, reason: "timeout" }), idleMs);
     const finish = (r: BodyRead) => {
       if (done) return;
       done = true;
+      clearTimeout(timer);
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
@@ -25,6 +28,7 @@ export function readBody(req: IncomingMessage | Http2ServerRequest, maxBytes: nu
       resolve(r);
     };
     const onData = (c: Buffer) => {
+      timer.refresh();
       n += c.byteLength;
       if (n > maxBytes) {
         req.pause();

@@ -20,6 +20,8 @@ export interface GatewayHandlerOptions extends Partial<UniversalHandlerOptions> 
   maxBodyBytes?: number;
   /** Browser origins allowed by CORS; `["*"]` for any; empty or unset: CORS off. */
   corsOrigins?: readonly string[];
+  /** A REST request body that stalls this long is refused with 408. Default 30 s. */
+  bodyIdleMs?: number;
   /** Interval of SSE heartbeat comments. Default 15 s. */
   sseHeartbeatMs?: number;
   /** Title and version of the generated OpenAPI document. */
@@ -51,6 +53,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     handlers: router.handlers,
     maxBodyBytes,
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    ...(options.bodyIdleMs !== undefined && { bodyIdleMs: options.bodyIdleMs }),
     documents: new Map([["/openapi.json", { contentType: "application/json", body: openapi }]]),
     log: options.log,
   });

@@ -157,6 +157,7 @@ function operation(b: HttpBinding, gen: SchemaGen, operationId: string): Schema 
     responses[status] = status === "401" ? { $ref: "#/components/responses/Unauthorized" } : { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
   }
   if (b.body !== undefined) {
+    responses["408"] = { description: "validation_error: the request body arrived too slowly", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
     responses["413"] = { description: "validation_error: the request body is too large", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
   }
   op.responses = responses;

@@ -25,6 +25,8 @@ export interface RestHandlerOptions {
   maxBodyBytes: number;
   /** Interval of SSE heartbeat comments. */
   heartbeatMs: number;
+  /** A request body that stalls this long is refused with 408. Default 30 s. */
+  bodyIdleMs?: number;
   /** How long a stream may stay silent before its 200 headers are sent anyway. */
   streamHeadersWaitMs?: number;
   /** Extra documents served as-is on GET (e.g. `/openapi.json`), public. */
@@ -84,10 +86,11 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
 
     let body: unknown;
     if (hasBody(req)) {
-      const read = await readBody(req, opts.maxBodyBytes);
+      const read = await readBody(req, opts.maxBodyBytes, opts.bodyIdleMs);
       if (!read.ok) {
         if (read.reason === "aborted") return;
         const close = req.httpVersionMajor === 1 ? { connection: "close" } : undefined;
+        if (read.reason === "timeout") return sendError(res, envelope(408, "validation_error", "request body not received in time", { fields: { body: "arrived too slowly" } }, close));
         return sendError(res, envelope(413, "validation_error", `request body exceeds ${opts.maxBodyBytes} bytes`, { fields: { body: `must be at most ${opts.maxBodyBytes} bytes` } }, close));
       }
       try {

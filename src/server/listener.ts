@@ -50,7 +50,12 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     s.on("error", () => {});
   };
 
-  const h1 = http.createServer({ headersTimeout: headersTimeoutMs, requestTimeout: 0 }, opts.handler as http.RequestListener);
+  // Headers that trickle in (slow loris) are cut after headersTimeoutMs: node
+  // only checks every connectionsCheckingInterval (30 s by default), so check often.
+  const h1 = http.createServer(
+    { headersTimeout: headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) },
+    opts.handler as http.RequestListener,
+  );
   h1.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5_000;
   // Sockets reach h1 by hand-off, not by its own listen(); "listening" starts
   // its connection tracking (headers/idle timeouts, closeIdleConnections).
