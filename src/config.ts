@@ -32,6 +32,21 @@ export interface Config {
   waWebSocketUrl: string;
   /** Gateway defaults for fields omitted at create. */
   sessionDefaults: { autoRead: boolean; presenceTyping: boolean; ratePerMin: number; ratePerHour: number };
+  /** Event log and stream tunables. */
+  events: {
+    /** Events older than this are pruned (`EVENTS_RETENTION_MS`). */
+    retentionMs: number;
+    /** At most this many events are kept (`EVENTS_RETENTION_COUNT`). */
+    retentionCount: number;
+    /** Pending live events per subscriber before its stream ends with a resume error (`EVENTS_SUBSCRIBER_BUFFER`). */
+    subscriberBuffer: number;
+    /** A client accepting nothing for this long while events pile up gets a resume error (`EVENTS_STALL_MS`). */
+    stallMs: number;
+    /** Heartbeat after this long without events (`EVENTS_HEARTBEAT_MS`). */
+    heartbeatMs: number;
+    /** The hub re-reads the log at least this often (`EVENTS_POLL_MS`). */
+    pollMs: number;
+  };
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
   /** Minimum level written to the log (`LOG_LEVEL`). */
@@ -83,6 +98,14 @@ export function loadConfig(env: Env = process.env): Config {
       presenceTyping: bool(env, "DEFAULT_PRESENCE_TYPING", true),
       ratePerMin: int(env, "DEFAULT_RATE_PER_MIN", 20, 1, 1000),
       ratePerHour: int(env, "DEFAULT_RATE_PER_HOUR", 600, 1, 100_000),
+    },
+    events: {
+      retentionMs: int(env, "EVENTS_RETENTION_MS", 7 * 24 * 3_600_000, 60_000, 365 * 24 * 3_600_000),
+      retentionCount: int(env, "EVENTS_RETENTION_COUNT", 1_000_000, 1, 1_000_000_000),
+      subscriberBuffer: int(env, "EVENTS_SUBSCRIBER_BUFFER", 1_000, 1, 1_000_000),
+      heartbeatMs: int(env, "EVENTS_HEARTBEAT_MS", 15_000, 100, 600_000),
+      stallMs: int(env, "EVENTS_STALL_MS", 10_000, 10, 600_000),
+      pollMs: int(env, "EVENTS_POLL_MS", 5_000, 50, 600_000),
     },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     logLevel: level as Config["logLevel"],

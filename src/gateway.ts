@@ -13,6 +13,10 @@ import { errorInterceptor } from "./server/error-interceptor.js";
 import { type Listener, listen } from "./server/listener.js";
 import { routes } from "./server/routes.js";
 import { createGatewayHandler } from "./rest/gateway-handler.js";
+import { createEventHub, type EventHub } from "./events/event-hub.js";
+import { createEventLog, type EventLog } from "./events/event-log.js";
+import { startEventRetention } from "./events/event-retention.js";
+import { listenForEvents } from "./events/pg-listener.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
 
 /** A running gateway. */
@@ -20,6 +24,8 @@ export interface Gateway {
   config: Config;
   db: Kysely<Database>;
   databaseKind: "postgres" | "pglite";
+  /** The event log and this process's subscription hub. */
+  events: { log: EventLog; hub: EventHub };
   /** The bound port. */
   port: number;
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
@@ -36,7 +42,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const applied = await migrateToLatest(db);
     if (applied.length > 0) log.info("migrations applied", { applied });
 
-    const sessions = createSessionRepository(db);
+    const eventLog = createEventLog(db, kind === "postgres");
+    const hub = createEventHub({ log: eventLog, logger: log, pollIntervalMs: config.events.pollMs });
+    await hub.start();
+    const pgListener = config.databaseUrl ? listenForEvents(config.databaseUrl, hub.poke, log) : undefined;
+    const stopRetention = startEventRetention(
+      eventLog,
+      { maxAgeMs: config.events.retentionMs, maxCount: config.events.retentionCount, intervalMs: 60_000 },
+      log,
+    );
+    const sessions = createSessionRepository(db, eventLog);
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
     const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
@@ -44,7 +59,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
     const handler = createGatewayHandler({
-      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator }),
+      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub } }),
       interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
@@ -62,12 +77,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       config,
       db,
       databaseKind: kind,
+      events: { log: eventLog, hub },
       port: bound.port,
       url: `${scheme}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bound.port}`,
       stop() {
         stopping ??= (async () => {
+          // Event streams end cleanly first, so they do not hold connections open.
+          hub.close();
           await bound.close(config.shutdownGraceMs);
           shutdown.abort();
+          stopRetention();
+          await pgListener?.close();
           await db.destroy();
         })();
         return stopping;

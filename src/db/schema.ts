@@ -51,11 +51,30 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
 }
 
+/** `events`: the append-only event log, id monotonic in commit order. */
+export interface EventsTable {
+  /** bigserial; `pg` returns int8 as a string, PGlite as a number. */
+  id: ColumnType<string | number, never, never>;
+  organization_id: string;
+  session_id: string;
+  type: string;
+  data: ColumnType<Record<string, unknown>, string, string>;
+  occurred_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** `event_log_state`: one row, the retention horizon. */
+export interface EventLogStateTable {
+  singleton: ColumnType<boolean, never, never>;
+  pruned_through: ColumnType<string | number, string, string>;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   organizations: OrganizationsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
+  events: EventsTable;
+  event_log_state: EventLogStateTable;
 }
 
 /** A `sessions` row as read. */
@@ -64,6 +83,8 @@ export type SessionRow = Selectable<SessionsTable>;
 export type NewSessionRow = Insertable<SessionsTable>;
 /** A partial `sessions` update. */
 export type SessionUpdate = Updateable<SessionsTable>;
+/** An `events` row as read. */
+export type EventRow = Selectable<EventsTable>;
 /** An `api_keys` row as read. */
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 /** Marker kept for future generated columns. */

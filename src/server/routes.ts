@@ -6,6 +6,9 @@ import type { ApiKeyRepository } from "../api-keys/api-key-repository.js";
 import { createApiKeyService } from "../api-keys/api-key-service.js";
 import type { Config } from "../config.js";
 import type { SessionRepository } from "../sessions/session-repository.js";
+import type { EventHub } from "../events/event-hub.js";
+import type { EventLog } from "../events/event-log.js";
+import { createWatchEvents } from "../events/watch-events.js";
 import { createSessionService } from "../sessions/session-service.js";
 
 /** What the services are built from. */
@@ -14,12 +17,17 @@ export interface RouteDeps {
   sessions: SessionRepository;
   apiKeys: ApiKeyRepository;
   apiKeyAuthenticator: ApiKeyAuthenticator;
+  events: { log: EventLog; hub: EventHub };
 }
 
 /** Registers every service of the contract on a router. */
 export function routes(deps: RouteDeps) {
   return (router: ConnectRouter) => {
-    router.service(SessionService, createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults }));
+    const { subscriberBuffer, heartbeatMs, stallMs } = deps.config.events;
+    router.service(SessionService, {
+      ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults }),
+      watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
+    });
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
   };
 }

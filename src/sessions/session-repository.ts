@@ -1,10 +1,16 @@
 import type { Kysely } from "kysely";
 import { ensureOrganization } from "../db/organizations.js";
 import type { Database, NewSessionRow, SessionRow, SessionUpdate } from "../db/schema.js";
+import type { EventLog } from "../events/event-log.js";
+import { sessionJson } from "./session-json.js";
 
-/** Data access for `sessions`. Every read and write is scoped by organization. */
+/**
+ * Data access for `sessions`. Every read and write is scoped by organization,
+ * and every write appends its events (`session.created`, `session.updated`,
+ * `session.deleted`) in the same transaction.
+ */
 export interface SessionRepository {
-  /** Inserts the row, creating its organization if new, in one transaction. */
+  /** Inserts the row, creating its organization if new. */
   insert(row: NewSessionRow): Promise<SessionRow>;
   get(organizationId: string, id: string): Promise<SessionRow | undefined>;
   list(organizationId: string): Promise<SessionRow[]>;
@@ -15,12 +21,16 @@ export interface SessionRepository {
 }
 
 /** A {@link SessionRepository} on Kysely. */
-export function createSessionRepository(db: Kysely<Database>): SessionRepository {
+export function createSessionRepository(db: Kysely<Database>, events: EventLog): SessionRepository {
   return {
-    async insert(row) {
-      return db.transaction().execute(async (tx) => {
+    insert(row) {
+      return events.transact(async (tx) => {
         await ensureOrganization(tx, row.organization_id);
-        return tx.insertInto("sessions").values(row).returningAll().executeTakeFirstOrThrow();
+        const inserted = await tx.insertInto("sessions").values(row).returningAll().executeTakeFirstOrThrow();
+        return {
+          result: inserted,
+          events: [{ organizationId: inserted.organization_id, sessionId: inserted.id, type: "session.created", data: { session: sessionJson(inserted) } }],
+        };
       });
     },
     get(organizationId, id) {
@@ -30,17 +40,31 @@ export function createSessionRepository(db: Kysely<Database>): SessionRepository
       return db.selectFrom("sessions").selectAll().where("organization_id", "=", organizationId).orderBy("id").execute();
     },
     update(organizationId, id, patch) {
-      return db
-        .updateTable("sessions")
-        .set({ ...patch, updated_at: new Date() })
-        .where("organization_id", "=", organizationId)
-        .where("id", "=", id)
-        .returningAll()
-        .executeTakeFirst();
+      return events.transact(async (tx) => {
+        const row = await tx
+          .updateTable("sessions")
+          .set({ ...patch, updated_at: new Date() })
+          .where("organization_id", "=", organizationId)
+          .where("id", "=", id)
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) return { result: undefined, events: [] };
+        return {
+          result: row,
+          events: [{ organizationId, sessionId: id, type: "session.updated", data: { session: sessionJson(row), changed: Object.keys(patch).map(camelCase) } }],
+        };
+      });
     },
-    async delete(organizationId, id) {
-      const res = await db.deleteFrom("sessions").where("organization_id", "=", organizationId).where("id", "=", id).executeTakeFirst();
-      return res.numDeletedRows > 0n;
+    delete(organizationId, id) {
+      return events.transact(async (tx) => {
+        const res = await tx.deleteFrom("sessions").where("organization_id", "=", organizationId).where("id", "=", id).executeTakeFirst();
+        const deleted = res.numDeletedRows > 0n;
+        return { result: deleted, events: deleted ? [{ organizationId, sessionId: id, type: "session.deleted", data: {} }] : [] };
+      });
     },
   };
+}
+
+function camelCase(column: string): string {
+  return column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }

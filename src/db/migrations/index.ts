@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001-initial.js";
+import * as m0002 from "./0002-events.js";
 
 /**
  * Every migration, in order. Names sort lexically; append new files with the
@@ -7,4 +8,5 @@ import * as m0001 from "./0001-initial.js";
  */
 export const migrations: Record<string, Migration> = {
   "0001-initial": m0001,
+  "0002-events": m0002,
 };

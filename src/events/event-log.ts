@@ -1,0 +1,117 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Database } from "../db/schema.js";
+import type { NewEvent } from "./event-types.js";
+import { type StoredEvent, toStoredEvent } from "./stored-event.js";
+
+/** PostgreSQL channel on which appenders announce new events (payload: the highest new id). */
+export const eventsChannel = "wagateway_events";
+
+/** Advisory lock key that orders appends: "wagw" in ASCII. */
+const appendLockKey = 0x77616777;
+
+/** A read of the log. */
+export interface EventQuery {
+  /** Only ids greater than this. */
+  after: bigint;
+  /** Only ids up to and including this. */
+  upTo?: bigint | undefined;
+  organizationId?: string | undefined;
+  sessionIds?: readonly string[] | undefined;
+  types?: readonly string[] | undefined;
+  /** Only events that occurred at or after this time. */
+  since?: Date | undefined;
+  limit: number;
+}
+
+/** The append-only event log in the `events` table. */
+export interface EventLog {
+  /**
+   * Runs `fn` in a transaction and appends the events it returns in the same
+   * transaction, so a state change and its events commit together or not at
+   * all. Returns `fn`'s result after commit and wakes local subscribers.
+   */
+  transact<T>(fn: (tx: Transaction<Database>) => Promise<{ result: T; events: NewEvent[] }>): Promise<T>;
+  /** Events matching `q`, in id order. */
+  read(q: EventQuery): Promise<StoredEvent[]>;
+  /** The highest id in the log (0 when empty). */
+  latestId(): Promise<bigint>;
+  /** The highest id removed by retention (0 when nothing was pruned). */
+  prunedThrough(): Promise<bigint>;
+  /** Deletes events older than `before` or beyond the newest `keep`; returns how many. */
+  prune(before: Date, keep: number): Promise<number>;
+  /** Calls `cb` after every local commit that appended events. */
+  onAppended(cb: () => void): void;
+}
+
+/** A {@link EventLog} on Kysely; `notify` sends `pg_notify` for other processes (PostgreSQL only). */
+export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog {
+  const listeners: (() => void)[] = [];
+  return {
+    async transact(fn) {
+      let appended = false;
+      const result = await db.transaction().execute(async (tx) => {
+        // First statement: from here to commit, appends are serialized, so
+        // ids become visible in increasing order (no reader can see N+1
+        // while N is still uncommitted).
+        await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(tx);
+        const { result, events } = await fn(tx);
+        if (events.length > 0) {
+          const rows = await tx
+            .insertInto("events")
+            .values(events.map((e) => ({ organization_id: e.organizationId, session_id: e.sessionId, type: e.type, data: JSON.stringify(e.data) })))
+            .returning("id")
+            .execute();
+          appended = true;
+          if (notify) {
+            const max = rows.reduce((m, r) => (BigInt(r.id) > m ? BigInt(r.id) : m), 0n);
+            await sql`select pg_notify(${eventsChannel}, ${max.toString()})`.execute(tx);
+          }
+        }
+        return result;
+      });
+      if (appended) for (const cb of listeners) cb();
+      return result;
+    },
+
+    async read(q) {
+      let query = db.selectFrom("events").selectAll().where("id", ">", q.after.toString() as never);
+      if (q.upTo !== undefined) query = query.where("id", "<=", q.upTo.toString() as never);
+      if (q.organizationId !== undefined) query = query.where("organization_id", "=", q.organizationId);
+      if (q.sessionIds && q.sessionIds.length > 0) query = query.where("session_id", "in", [...q.sessionIds]);
+      if (q.types && q.types.length > 0) query = query.where("type", "in", [...q.types]);
+      if (q.since !== undefined) query = query.where("occurred_at", ">=", q.since as never);
+      const rows = await query.orderBy("id").limit(q.limit).execute();
+      return rows.map(toStoredEvent);
+    },
+
+    async latestId() {
+      const row = await db.selectFrom("events").select((eb) => eb.fn.max("id").as("max")).executeTakeFirst();
+      return row?.max == null ? 0n : BigInt(row.max);
+    },
+
+    async prunedThrough() {
+      const row = await db.selectFrom("event_log_state").select("pruned_through").executeTakeFirst();
+      return BigInt(row?.pruned_through ?? 0);
+    },
+
+    async prune(before, keep) {
+      return db.transaction().execute(async (tx) => {
+        const cutoff = await tx.selectFrom("events").select("id").orderBy("id", "desc").offset(keep).limit(1).executeTakeFirst();
+        let q = tx.deleteFrom("events").where("occurred_at", "<", before as never);
+        if (cutoff) q = tx.deleteFrom("events").where((eb) => eb.or([eb("occurred_at", "<", before as never), eb("id", "<=", String(cutoff.id) as never)]));
+        const deleted = await q.returning("id").execute();
+        if (deleted.length === 0) return 0;
+        const max = deleted.reduce((m, r) => (BigInt(r.id) > m ? BigInt(r.id) : m), 0n);
+        await tx
+          .updateTable("event_log_state")
+          .set({ pruned_through: sql`greatest(pruned_through, ${max.toString()}::bigint)` as never })
+          .execute();
+        return deleted.length;
+      });
+    },
+
+    onAppended(cb) {
+      listeners.push(cb);
+    },
+  };
+}

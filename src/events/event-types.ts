@@ -1,0 +1,30 @@
+/** Every event type of the contract. */
+export const eventTypes = [
+  "session.created",
+  "session.updated",
+  "session.deleted",
+  "session.status",
+  "auth.qr",
+  "auth.pairing_code",
+  "auth.paired",
+  "auth.logged_out",
+  "connection.connecting",
+  "connection.open",
+  "connection.close",
+] as const;
+
+/** One of {@link eventTypes}. */
+export type EventType = (typeof eventTypes)[number];
+
+/** Narrows a string to an {@link EventType}. */
+export function isEventType(s: string): s is EventType {
+  return (eventTypes as readonly string[]).includes(s);
+}
+
+/** An event to append: what happened to which session. */
+export interface NewEvent {
+  organizationId: string;
+  sessionId: string;
+  type: EventType;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,108 @@
+import type { StoredEvent } from "./stored-event.js";
+
+/** Which events a subscriber wants (organization always; sessions and types when non-empty). */
+export interface EventFilter {
+  organizationId: string;
+  sessionIds: ReadonlySet<string>;
+  types: ReadonlySet<string>;
+}
+
+/** True when `e` passes `f`. */
+export function matches(f: EventFilter, e: StoredEvent): boolean {
+  return (
+    e.organizationId === f.organizationId &&
+    (f.sessionIds.size === 0 || f.sessionIds.has(e.sessionId)) &&
+    (f.types.size === 0 || f.types.has(e.type))
+  );
+}
+
+/** What {@link Subscription.next} can resolve with. */
+export type NextResult =
+  | { kind: "event"; event: StoredEvent }
+  | { kind: "idle" } // nothing arrived within the wait
+  | { kind: "closed" } // the hub is shutting down
+  | { kind: "overflow" } // the buffer filled: the subscriber was too slow
+  | { kind: "aborted" };
+
+/**
+ * One subscriber's bounded buffer. The hub pushes without ever waiting; when
+ * the buffer is full the subscription is marked overflowed and drops further
+ * events, so a slow consumer never slows the hub or other subscribers.
+ */
+export class Subscription {
+  private readonly queue: StoredEvent[] = [];
+  private head = 0;
+  private state: "open" | "closed" | "overflow" = "open";
+  private wake: (() => void) | undefined;
+  /** Since when the consumer's current write to its client has been pending (epoch ms), 0 when none is. */
+  writePendingSince = 0;
+  /** How long the consumer's write had been pending when the buffer overflowed. */
+  blockedAtOverflowMs = 0;
+
+  constructor(
+    readonly filter: EventFilter,
+    private readonly capacity: number,
+    private readonly onClose: (s: Subscription) => void,
+  ) {}
+
+  /** Called by the hub for each matching live event. */
+  push(e: StoredEvent): void {
+    if (this.state !== "open") return;
+    if (this.queue.length - this.head >= this.capacity) {
+      this.state = "overflow";
+      this.blockedAtOverflowMs = this.writePendingSince ? Date.now() - this.writePendingSince : 0;
+      this.queue.length = 0;
+      this.head = 0;
+    } else {
+      this.queue.push(e);
+    }
+    this.wakeUp();
+  }
+
+  /** Ends the subscription from the hub's side (shutdown). */
+  end(): void {
+    if (this.state === "open") this.state = "closed";
+    this.wakeUp();
+  }
+
+  /** Unregisters; call when the consumer is done. */
+  close(): void {
+    if (this.state === "open") this.state = "closed";
+    this.onClose(this);
+    this.wakeUp();
+  }
+
+  /** The next buffered event, or why there is none, waiting at most `waitMs`. */
+  async next(waitMs: number, signal: AbortSignal): Promise<NextResult> {
+    for (;;) {
+      if (signal.aborted) return { kind: "aborted" };
+      if (this.state === "overflow") return { kind: "overflow" };
+      if (this.head < this.queue.length) {
+        const event = this.queue[this.head++]!;
+        if (this.head > 1024 && this.head * 2 > this.queue.length) {
+          this.queue.splice(0, this.head);
+          this.head = 0;
+        }
+        return { kind: "event", event };
+      }
+      if (this.state === "closed") return { kind: "closed" };
+      const woke = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), waitMs);
+        const onAbort = () => done(true);
+        const done = (v: boolean) => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", onAbort);
+          this.wake = undefined;
+          resolve(v);
+        };
+        this.wake = () => done(true);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      if (!woke) return { kind: "idle" };
+    }
+  }
+
+  private wakeUp(): void {
+    this.wake?.();
+  }
+}
