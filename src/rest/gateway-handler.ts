@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, type ConnectRouter, ConnectError, type ContextValues, createConnectRouter } from "@connectrpc/connect";
@@ -40,6 +41,8 @@ export type GatewayHandler = ((req: Req, res: Res) => void) & { router: ConnectR
  */
 export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  // Every in-flight call listens on the shutdown signal: not a leak.
+  if (options.shutdownSignal) setMaxListeners(0, options.shutdownSignal);
   const router = createConnectRouter({
     ...options,
     acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli],
