@@ -283,7 +283,7 @@ describe("REST transcoding of the test-only LibraryService", () => {
     const r = await call("GET", "/v1/watch?count=3");
     expect(r.status).toBe(200);
     expect(r.headers["content-type"]).toBe("application/x-ndjson");
-    expect(r.text.trim().split("\n").map((l) => JSON.parse(l))).toEqual([1, 2, 3].map((n) => ({ result: { id: String(n), text: `item ${n}` } })));
+    expect(r.text.trim().split("\n").map((l) => JSON.parse(l))).toEqual([1, 2, 3].map((n) => ({ result: { id: String(n), text: `item ${n}`, data: { n, nested: { list: [n, null, "x"] } } } })));
     const failed = await call("GET", "/v1/watch?count=1&fail=unavailable");
     const lines = failed.text.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.at(-1)).toEqual({ error: { code: "unavailable", message: "stream failed with unavailable", details: {} } });
@@ -297,7 +297,7 @@ describe("REST transcoding of the test-only LibraryService", () => {
     expect(r.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
     const blocks = r.text.split("\n\n").filter((b) => b !== "");
     expect(blocks.filter((b) => b.startsWith(":")).length).toBeGreaterThanOrEqual(1);
-    expect(blocks.filter((b) => !b.startsWith(":"))).toEqual(['id: 42\ndata: {"id":"42","text":"item 42"}', 'id: 43\ndata: {"id":"43","text":"item 43"}']);
+    expect(blocks.filter((b) => !b.startsWith(":"))).toEqual(['id: 42\ndata: {"id":"42","text":"item 42","data":{"n":42,"nested":{"list":[42,null,"x"]}}}', 'id: 43\ndata: {"id":"43","text":"item 43","data":{"n":43,"nested":{"list":[43,null,"x"]}}}']);
     const failed = await call("GET", "/v1/watch?count=1&fail=conflict", { headers: { accept: "text/event-stream" } });
     expect(failed.status).toBe(200);
     expect(failed.text).toContain('event: error\ndata: {"error":{"code":"conflict","message":"stream failed with conflict","details":{}}}\n\n');

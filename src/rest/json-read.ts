@@ -1,4 +1,5 @@
 import { create, type DescField, type DescMessage, fromJson, type JsonValue, type Message, ScalarType } from "@bufbuild/protobuf";
+import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { readEnum, readScalar, ValueError } from "./scalar-value.js";
 
 /** A request value that does not fit the message; `field` is its JSON path. */
@@ -82,6 +83,11 @@ export function readFieldJson(field: DescField, value: unknown, path: string, de
       case "enum":
         return readEnum(field.enum, value);
       case "message":
+        if (isWrapperDesc(field.message) && !field.oneof) {
+          // Singular wrapper fields hold the plain value.
+          const inner = field.message.fields[0]!;
+          return readScalar((inner as DescField & { scalar: ScalarType }).scalar, value, false);
+        }
         return readMessageValue(field.message, value, path, depth);
       case "list": {
         if (!Array.isArray(value)) throw new ValueError("must be an array");
@@ -132,6 +138,11 @@ function readMapKey(type: ScalarType, key: string): string {
 function readMessageValue(desc: DescMessage, value: unknown, path: string, depth: number): Message {
   if (isWellKnown(desc)) {
     if (jsonDepth(value, maxJsonDepth - depth) < 0) throw new FieldError(path, "is nested too deeply");
+    if (desc.typeName === "google.protobuf.Struct") {
+      // Struct fields are held as the plain JSON object.
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new FieldError(path, "must be a JSON object");
+      return value as Message;
+    }
     try {
       return fromJson(desc, value as JsonValue, { ignoreUnknownFields: false });
     } catch (err) {

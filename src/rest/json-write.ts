@@ -1,5 +1,6 @@
 import { type DescEnum, type DescField, type DescMessage, type Message, ScalarType, toJson } from "@bufbuild/protobuf";
 import { base64Encode } from "@bufbuild/protobuf/wire";
+import { isWrapperDesc } from "@bufbuild/protobuf/wkt";
 import { enumWordOf } from "./enum-word.js";
 import { isWellKnown } from "./json-read.js";
 
@@ -85,7 +86,14 @@ function writerOf(field: DescField): Writer {
 }
 
 function messageWriter(desc: DescMessage): Writer {
-  return (v) => writeMessageJson(desc, v as Message);
+  if (!isWellKnown(desc)) return (v) => writeMessageJson(desc, v as Message);
+  const wrapped = isWrapperDesc(desc) ? scalarWriter((desc.fields[0] as DescField & { scalar: ScalarType }).scalar) : undefined;
+  return (v) => {
+    // protobuf-es holds Struct fields as plain JSON objects and singular
+    // wrapper fields as plain values; anything else is a message.
+    if (typeof v !== "object" || v === null || !("$typeName" in v)) return wrapped ? wrapped(v) : JSON.stringify(v);
+    return JSON.stringify(toJson(desc, v as Message));
+  };
 }
 
 function enumWriter(e: DescEnum): Writer {

@@ -76,7 +76,7 @@ export async function startLibraryServer(options: Partial<GatewayHandlerOptions>
           yield create(WatchResponseSchema, { payload: { case: "heartbeat", value: { serverTime: 1n } } });
           let n = req.after ? Number(req.after) + 1 : 1;
           for (let i = 0; i < req.count; i++, n++) {
-            yield create(WatchResponseSchema, { payload: { case: "item", value: { id: String(n), text: `item ${n}` } } });
+            yield create(WatchResponseSchema, { payload: { case: "item", value: { id: String(n), text: `item ${n}`, data: { n, nested: { list: [n, null, "x"] } } } } });
           }
           if (req.fail) throw apiError(req.fail as ErrorWord, `stream failed with ${req.fail}`);
           if (req.hold) {
