@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePathTemplate, PathTemplateError } from "../src/rest/path-template.js";
 import { httpCall } from "./rest/http-call.js";
@@ -325,6 +326,39 @@ describe("REST transcoding of the test-only LibraryService", () => {
     });
     for (let i = 0; i < 100 && srv.state.cancelled === before; i++) await new Promise((r) => setTimeout(r, 20));
     expect(srv.state.cancelled).toBe(before + 1);
+  });
+
+  it("serves REST over h2c too: unary with a body, errors, and a stream", async () => {
+    const session = http2.connect(srv.url);
+    const h2 = (headers: http2.OutgoingHttpHeaders, body?: string) =>
+      new Promise<{ status: number; headers: http2.IncomingHttpHeaders; text: string }>((resolve, reject) => {
+        const stream = session.request(headers);
+        let text = "";
+        let h: http2.IncomingHttpHeaders = {};
+        stream.on("response", (x) => (h = x));
+        stream.on("data", (d: Buffer) => (text += d.toString()));
+        stream.on("end", () => resolve({ status: Number(h[":status"]), headers: h, text }));
+        stream.on("error", reject);
+        stream.end(body);
+      });
+    try {
+      const get = await h2({ ":method": "GET", ":path": "/v1/shelves/s/books/b" });
+      expect(get.status).toBe(200);
+      expect(JSON.parse(get.text)).toMatchObject({ shelf: "s", id: "b" });
+      const post = await h2({ ":method": "POST", ":path": "/v1/shelves/s/books?requestId=h2", "content-type": "application/json" }, '{"title":"over h2"}');
+      expect(post.status).toBe(201);
+      expect(JSON.parse(post.text)).toMatchObject({ id: "h2", title: "over h2" });
+      const bad = await h2({ ":method": "POST", ":path": "/v1/echo", "content-type": "application/json" }, "{");
+      expect(bad.status).toBe(400);
+      const stream = await h2({ ":method": "GET", ":path": "/v1/watch?count=2", accept: "text/event-stream" });
+      expect(stream.status).toBe(200);
+      expect(stream.text).toContain("id: 2\n");
+      for (const [method, path, r] of [["GET", "/v1/shelves/s/books/b", get], ["POST", "/v1/shelves/s/books", post], ["POST", "/v1/echo", bad], ["GET", "/v1/watch", stream]] as const) {
+        check.response(method, path, { status: r.status, contentType: r.headers["content-type"] as string | undefined, text: r.text });
+      }
+    } finally {
+      session.close();
+    }
   });
 
   it("serves an OpenAPI document with every binding", () => {
