@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "./support/backends.js";
 import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
 import { type LibraryServer, startLibraryServer } from "./rest/library-server.js";
+import { type OpenApiCheck, openApiCheck } from "./rest/openapi-check.js";
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 function prng(seed: number) {
@@ -97,6 +98,8 @@ interface Outcome {
   status: number;
   method: string;
   path: string;
+  contentType?: string | undefined;
+  text?: string;
 }
 
 function send(agent: http.Agent, base: string, method: string, path: string, headers: Record<string, string>, body: Buffer | string | undefined): Promise<Outcome> {
@@ -106,8 +109,9 @@ function send(agent: http.Agent, base: string, method: string, path: string, hea
     try {
       const u = new URL(base);
       req = http.request({ hostname: u.hostname, port: u.port, path, method, headers: h, agent }, (res) => {
-        res.resume();
-        res.on("end", () => resolve({ status: res.statusCode!, method, path }));
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode!, method, path, contentType: res.headers["content-type"], text }));
         res.on("error", reject);
       });
     } catch (err) {
@@ -172,6 +176,16 @@ async function fuzz(opts: { base: string; port: number; paths: string[]; tokens:
   return out;
 }
 
+/** Checks every answer of the REST handler against the OpenAPI document (node's own 400/431 for unparseable requests have no body). */
+function checkAll(check: OpenApiCheck, outcomes: Outcome[]): void {
+  for (const o of outcomes) {
+    if (o.method === "RAW" || o.method === "HEAD" || o.method === "OPTIONS" || o.status === 0 || o.contentType === undefined) continue;
+    const path = o.path.split("?")[0]!;
+    if (path === "/openapi.json") continue;
+    check.response(o.method, path, { status: o.status, contentType: o.contentType, text: o.text ?? "" });
+  }
+}
+
 function serverErrors(outcomes: Outcome[], allow501: (path: string) => boolean): Outcome[] {
   return outcomes.filter((o) => o.status >= 500 && !(o.status === 501 && allow501(o.path)));
 }
@@ -192,6 +206,7 @@ describe("fuzz: malformed requests never cause a 5xx", () => {
       // The lifecycle RPCs have no engine yet: their 501 is expected, whatever the input.
       const lifecycle = (p: string) => /^\/api\/v1\/sessions\/[^/?]+\/(qr|pairing-code|start|stop|restart|logout)(\?|$)|^\/api\/v1\/sessions\/[^/?]+:/.test(p);
       expect(serverErrors(outcomes, lifecycle)).toEqual([]);
+      checkAll(await openApiCheck(gw.url), outcomes);
       expect(outcomes.filter((o) => o.status === 0 && o.method !== "RAW")).toEqual([]);
       const byClass = new Map<number, number>();
       for (const o of outcomes) byClass.set(Math.floor(o.status / 100), (byClass.get(Math.floor(o.status / 100)) ?? 0) + 1);
@@ -213,6 +228,7 @@ describe("fuzz: malformed requests never cause a 5xx", () => {
       const paths = ["/v1/echo", "/v1/shelves/{shelf}/books", "/v1/shelves/{shelf}/books/{book}", "/v1/shelves/{shelf}/books/{book}:archive", "/v1/files/{path}", "/v1/books", "/v1/watch", "/v1/count/{to}"];
       const outcomes = await fuzz({ base: srv.url, port: srv.port, paths, tokens: ["ok"], count: 2500, seed: 7 });
       expect(serverErrors(outcomes, () => false)).toEqual([]);
+      checkAll(await openApiCheck(srv.url), outcomes);
       const ok = await fetch(`${srv.url}/v1/books`);
       expect(ok.status).toBe(200);
     });

@@ -367,6 +367,10 @@ describe("REST transcoding of the test-only LibraryService", () => {
     expect(check.doc.paths["/v1/shelves/{shelf}/books"].post.responses["201"]).toBeDefined();
     expect(check.doc.paths["/v1/shelves/{shelf}/books/{book}"].delete.responses["204"]).toBeDefined();
     expect(check.doc.paths["/v1/shelves/{shelf}/books/{book}"].purge).toBeUndefined(); // OpenAPI has no PURGE
+    expect(check.doc.paths["/v1/{name}"].get.parameters[0]).toMatchObject({ name: "name", schema: { pattern: "^libraries/[^/]+/books/[^/]+$" }, "x-multi-segment": true });
+    expect(check.doc.paths["/v1/files/{path}"].get.parameters[0].schema.pattern).toBe("^.*$");
+    const list = check.doc.paths["/v1/shelves/{shelf}/books"].get.parameters.map((p: { name: string }) => p.name);
+    expect(list).toEqual(["shelf", "pageSize", "tags", "filter.author", "filter.minPages", "filter.inner.flag", "filter.inner.colors", "since", "color", "available", "minRating"]);
   });
 });
 

@@ -103,12 +103,18 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
 }
 
 function operation(b: HttpBinding, gen: SchemaGen, operationId: string): Schema {
-  const parameters: Schema[] = b.pathFields.map((pf) => ({
-    name: pf.name,
-    in: "path",
-    required: true,
-    schema: gen.scalarInput(pf.fields[pf.fields.length - 1]!),
-  }));
+  const parameters: Schema[] = b.pathFields.map((pf, i) => {
+    const v = b.template.variables[i]!;
+    const segs = b.template.segments.slice(v.start, v.end);
+    const param: Schema = { name: pf.name, in: "path", required: true, schema: gen.scalarInput(pf.fields[pf.fields.length - 1]!) };
+    if (segs.length > 1 || segs[0]?.kind === "double-star") {
+      // A variable spanning segments (`{name=a/*/b/*}`, `{path=**}`): its slashes are not encoded.
+      const re = segs.map((s) => (s.kind === "literal" ? s.value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : s.kind === "star" ? "[^/]+" : ".*")).join("/");
+      param.schema = { type: "string", pattern: `^${re}$` };
+      param["x-multi-segment"] = true;
+    }
+    return param;
+  });
   for (const qf of b.queryFields) {
     const leaf = qf.fields[qf.fields.length - 1]!;
     const item = gen.scalarInput(leaf);
