@@ -48,6 +48,9 @@ describe("REST transcoding of the test-only LibraryService", () => {
     const r = await call("GET", "/v1/shelves/s1/books/b%201");
     expect(r.status).toBe(200);
     expect(r.headers["content-type"]).toBe("application/json");
+    // Headers and trailers the handler set travel as response headers.
+    expect(r.headers["x-book-etag"]).toBe('"b 1"');
+    expect(r.headers["x-served-by"]).toBe("library");
     expect(r.json).toEqual({
       shelf: "s1",
       id: "b 1",
@@ -250,6 +253,7 @@ describe("REST transcoding of the test-only LibraryService", () => {
       expect(r.status, word).toBe(status);
       expect(r.json).toEqual({ error: { code: word, message: `failed with ${word}`, details: word === "validation_error" ? { fields: { word: "is bad" } } : {} } });
       if (status === 401) expect(r.headers["www-authenticate"]).toBe("Bearer");
+      if (status === 429) expect(r.headers["retry-after"]).toBe("7");
     }
     const panic = await call("GET", "/v1/fail/panic");
     expect(panic.status).toBe(500);

@@ -118,12 +118,16 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
 
     const result = await invokeUnary(route.handler, input, header, ac.signal);
     res.off("close", onClose);
-    if (!result.ok) return sendError(res, restErrorOf(result.error));
+    const extra = passThroughHeaders(result.header);
+    if (!result.ok) {
+      const e = restErrorOf(result.error);
+      return sendError(res, { ...e, headers: { ...extra, ...e.headers } });
+    }
     const status = m.binding.successStatus;
-    if (status === 204) return send(res, 204, {}, undefined);
+    if (status === 204) return send(res, 204, extra, undefined);
     const rb = m.binding.responseBody;
     const json = rb ? writeFieldJson(rb, (result.message as unknown as Record<string, unknown>)[rb.localName]) : writeMessageJson(m.binding.method.output, result.message);
-    send(res, status, { "content-type": "application/json" }, json);
+    send(res, status, { ...extra, "content-type": "application/json" }, json);
   };
 
   const restHandler = (req: Req, res: Res) => {
@@ -134,6 +138,18 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     });
   };
   return Object.assign(restHandler, { table });
+}
+
+/** Response headers a handler set (e.g. `Retry-After`), without the protocol's own; trailers count as headers. */
+function passThroughHeaders(h: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  h.forEach((value, name) => {
+    if (name === "content-type" || name === "content-length" || name === "content-encoding" || name.startsWith("connect-") || name.startsWith("grpc-") || name.endsWith("accept-encoding")) return;
+    const key = name.startsWith("trailer-") ? name.slice(8) : name;
+    if (key === "" || key.startsWith("connect-") || key.startsWith("grpc-")) return;
+    out[key] = value;
+  });
+  return out;
 }
 
 function truncate(s: string): string {

@@ -57,7 +57,11 @@ export async function startLibraryServer(options: Partial<GatewayHandlerOptions>
   const handler = createGatewayHandler({
     routes: (router) =>
       router.service(LibraryService, {
-        getBook: (req) => create(BookSchema, { shelf: req.shelf, id: req.book, title: `title of ${req.book}`, publishedAt: 1719662400000n }),
+        getBook: (req, ctx) => {
+          ctx.responseHeader.set("x-book-etag", `"${req.book}"`);
+          ctx.responseTrailer.set("x-served-by", "library");
+          return create(BookSchema, { shelf: req.shelf, id: req.book, title: `title of ${req.book}`, publishedAt: 1719662400000n });
+        },
         getBookByName: (req) => create(BookSchema, { id: req.name }),
         getFile: (req) => create(GetFileResponseSchema, { path: req.path }),
         listBooks: (req) => create(ListBooksResponseSchema, { request: req, books: [] }),
@@ -70,6 +74,11 @@ export async function startLibraryServer(options: Partial<GatewayHandlerOptions>
         fail(req) {
           if (req.word === "panic") throw new Error("boom");
           if (req.word === "unimplemented") throw new ConnectError("later", Code.Unimplemented);
+          if (req.word === "rate_limited") {
+            const e = apiError("rate_limited", "failed with rate_limited");
+            e.metadata.set("retry-after", "7");
+            throw e;
+          }
           throw apiError(req.word as ErrorWord, `failed with ${req.word}`, req.word === "validation_error" ? { fields: { word: "is bad" } } : {});
         },
         async *watch(req, ctx) {

@@ -1,0 +1,42 @@
+import type { LoadResult } from "./load/load-result.js";
+import type { Rpc } from "./scenarios.js";
+
+/** Who served a load run. */
+export type Target =
+  | "bare node:http + pg"
+  | "Express 5 + pg"
+  | "gateway REST"
+  | "gateway Connect JSON"
+  | "gateway Connect binary"
+  | "gateway gRPC (h2load)";
+
+/** One row of a throughput table. */
+export interface LoadRow {
+  backend: "PostgreSQL" | "PGlite";
+  rpc: Rpc;
+  target: Target;
+  result: LoadResult | undefined;
+  /** Why there is no result (e.g. h2load missing). */
+  skipped?: string;
+}
+
+/** One start-up measurement. */
+export interface StartupRow {
+  label: string;
+  wallMs: number;
+  selfMs: number | undefined;
+  idleRss: number | undefined;
+}
+
+/** Everything one bench run measured. */
+export interface BenchResults {
+  date: string;
+  command: string;
+  machine: Record<string, string>;
+  settings: { connections: number; durationSec: number; rounds: number; liteRounds: number; h2Clients: number; h2Streams: number };
+  load: LoadRow[];
+  startup: StartupRow[];
+  /** RSS samples, MiB: label → value. */
+  rss: { label: string; mib: number | undefined }[];
+  notes: string[];
+}
