@@ -30,6 +30,25 @@ export interface Config {
   gatewayId: string;
   /** WhatsApp's WebSocket endpoint (`WA_WEBSOCKET_URL`). */
   waWebSocketUrl: string;
+  /** The WhatsApp engine's tunables. */
+  whatsapp: {
+    /** Root public key the server certificate must chain to (`WA_ROOT_PUBLIC_KEY`, base64); only for a simulator. */
+    rootPublicKey: Buffer | undefined;
+    /** Consecutive transient failures before `failed` (`WA_MAX_RECONNECTS`). */
+    maxReconnects: number;
+    /** First reconnect delay; doubles per failure with jitter (`WA_RECONNECT_BASE_MS`). */
+    reconnectBaseMs: number;
+    /** Largest reconnect delay (`WA_RECONNECT_MAX_MS`). */
+    reconnectMaxMs: number;
+    /** Handshake timeout (`WA_CONNECT_TIMEOUT_MS`). */
+    connectTimeoutMs: number;
+    /** Keepalive ping interval (`WA_KEEPALIVE_MS`). */
+    keepAliveMs: number;
+    /** QR lifetime; unset keeps Baileys' default 60 s then 20 s (`WA_QR_TIMEOUT_MS`). */
+    qrTimeoutMs: number | undefined;
+    /** Level of Baileys' own logs routed into ours (`WA_LOG_LEVEL`). */
+    logLevel: "debug" | "info" | "warn" | "error";
+  };
   /** Gateway defaults for fields omitted at create. */
   sessionDefaults: { autoRead: boolean; presenceTyping: boolean; ratePerMin: number; ratePerHour: number };
   /** Event log and stream tunables. */
@@ -70,10 +89,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (Boolean(certFile) !== Boolean(keyFile)) {
     throw new ConfigError("TLS_CERT and TLS_KEY must be set together");
   }
-  const level = env.LOG_LEVEL ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(level)) {
-    throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
-  }
   return {
     port: int(env, "PORT", 8080, 0, 65535),
     host: nonEmpty(env.HOST) ?? "127.0.0.1",
@@ -93,6 +108,16 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyCacheTtlMs: int(env, "API_KEY_CACHE_TTL_MS", 10_000, 0, 3_600_000),
     gatewayId: nonEmpty(env.GATEWAY_ID) ?? `gw-${hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-")}`,
     waWebSocketUrl: nonEmpty(env.WA_WEBSOCKET_URL) ?? "wss://web.whatsapp.com/ws/chat",
+    whatsapp: {
+      rootPublicKey: base64(env, "WA_ROOT_PUBLIC_KEY"),
+      maxReconnects: int(env, "WA_MAX_RECONNECTS", 20, 0, 10_000),
+      reconnectBaseMs: int(env, "WA_RECONNECT_BASE_MS", 1_000, 1, 600_000),
+      reconnectMaxMs: int(env, "WA_RECONNECT_MAX_MS", 60_000, 1, 3_600_000),
+      connectTimeoutMs: int(env, "WA_CONNECT_TIMEOUT_MS", 20_000, 100, 600_000),
+      keepAliveMs: int(env, "WA_KEEPALIVE_MS", 30_000, 100, 600_000),
+      qrTimeoutMs: nonEmpty(env.WA_QR_TIMEOUT_MS) === undefined ? undefined : int(env, "WA_QR_TIMEOUT_MS", 60_000, 100, 600_000),
+      logLevel: level(env, "WA_LOG_LEVEL", "warn"),
+    },
     sessionDefaults: {
       autoRead: bool(env, "DEFAULT_AUTO_READ", false),
       presenceTyping: bool(env, "DEFAULT_PRESENCE_TYPING", true),
@@ -108,7 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: int(env, "EVENTS_POLL_MS", 5_000, 50, 600_000),
     },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
-    logLevel: level as Config["logLevel"],
+    logLevel: level(env, "LOG_LEVEL", "info"),
     http: {
       maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
       corsOrigins: (nonEmpty(env.CORS_ORIGINS) ?? "").split(",").map((o) => o.trim()).filter((o) => o !== ""),
@@ -137,6 +162,22 @@ function bool(env: Env, name: string, dflt: boolean): boolean {
   if (["1", "true", "yes", "on"].includes(raw)) return true;
   if (["0", "false", "no", "off"].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function level(env: Env, name: string, dflt: Config["logLevel"]): Config["logLevel"] {
+  const raw = nonEmpty(env[name]) ?? dflt;
+  if (!["debug", "info", "warn", "error"].includes(raw)) {
+    throw new ConfigError(`${name} must be debug, info, warn or error, got "${raw}"`);
+  }
+  return raw as Config["logLevel"];
+}
+
+function base64(env: Env, name: string): Buffer | undefined {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return undefined;
+  const buf = Buffer.from(raw, "base64");
+  if (buf.length !== 32) throw new ConfigError(`${name} must be a base64 32-byte key`);
+  return buf;
 }
 
 function url(name: string, raw: string): URL {

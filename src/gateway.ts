@@ -18,6 +18,7 @@ import { createEventLog, type EventLog } from "./events/event-log.js";
 import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
+import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
 
 /** A running gateway. */
 export interface Gateway {
@@ -26,6 +27,8 @@ export interface Gateway {
   databaseKind: "postgres" | "pglite";
   /** The event log and this process's subscription hub. */
   events: { log: EventLog; hub: EventHub };
+  /** The WhatsApp engine of this process. */
+  engine: Supervisor;
   /** The bound port. */
   port: number;
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
@@ -52,6 +55,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
     );
     const sessions = createSessionRepository(db, eventLog);
+    const engine = createSupervisor(db, eventLog, config, log);
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
     const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
@@ -59,7 +63,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
 
     // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
     const handler = createGatewayHandler({
-      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub } }),
+      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine }),
       interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
@@ -70,6 +74,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       jsonOptions: { ignoreUnknownFields: false },
     });
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler, log });
+    // Resume every session that should run (no QR needed for paired ones);
+    // in the background, so the API answers while sockets connect.
+    void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));
     const scheme = config.tls ? "https" : "http";
     const bound = listener;
     let stopping: Promise<void> | undefined;
@@ -78,6 +85,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       db,
       databaseKind: kind,
       events: { log: eventLog, hub },
+      engine,
       port: bound.port,
       url: `${scheme}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bound.port}`,
       stop() {
@@ -85,6 +93,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           // Event streams end cleanly first, so they do not hold connections open.
           hub.close();
           await bound.close(config.shutdownGraceMs);
+          await engine.close();
           shutdown.abort();
           stopRetention();
           await pgListener?.close();

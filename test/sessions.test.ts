@@ -141,9 +141,15 @@ describe.each(backends)("sessions on $name", (backend) => {
     await expectApiError(client.deleteSession({ session: id }), "not_found");
   });
 
-  it("answers unimplemented for the engine's RPCs until the engine exists", async () => {
+  it("answers conflict for wrong-state lifecycle calls on a stopped session", async () => {
     const client = clientFor(SessionService, transportCases[0]!, gw.url, key);
     const { session } = await client.createSession({});
-    await expectApiError(client.getQrCode({ session: session!.id }), "internal", Code.Unimplemented);
+    const id = session!.id;
+    await expectApiError(client.getQrCode({ session: id }), "conflict", Code.FailedPrecondition);
+    await expectApiError(client.requestPairingCode({ session: id, phoneNumber: "6281234567890" }), "conflict");
+    await expectApiError(client.logoutSession({ session: id }), "conflict");
+    await expectApiError(client.requestPairingCode({ session: id, phoneNumber: "+62 812" }), "validation_error");
+    const stopped = await client.stopSession({ session: id });
+    expect(stopped.session!.status).toBe(SessionStatus.STOPPED);
   });
 });

@@ -68,6 +68,21 @@ export interface EventLogStateTable {
   pruned_through: ColumnType<string | number, string, string>;
 }
 
+/** `wa_auth_creds`: a session's Baileys creds (BufferJSON text). */
+export interface WaAuthCredsTable {
+  session_id: string;
+  creds: string;
+  updated_at: Timestamp;
+}
+
+/** `wa_auth_keys`: a session's Signal keys (BufferJSON text), by type and id. */
+export interface WaAuthKeysTable {
+  session_id: string;
+  type: string;
+  key_id: string;
+  value: string;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -75,6 +90,8 @@ export interface Database {
   api_keys: ApiKeysTable;
   events: EventsTable;
   event_log_state: EventLogStateTable;
+  wa_auth_creds: WaAuthCredsTable;
+  wa_auth_keys: WaAuthKeysTable;
 }
 
 /** A `sessions` row as read. */

@@ -9,7 +9,9 @@ import type { SessionRepository } from "../sessions/session-repository.js";
 import type { EventHub } from "../events/event-hub.js";
 import type { EventLog } from "../events/event-log.js";
 import { createWatchEvents } from "../events/watch-events.js";
+import { createLifecycleService } from "../sessions/lifecycle-service.js";
 import { createSessionService } from "../sessions/session-service.js";
+import type { Supervisor } from "../whatsapp/supervisor.js";
 
 /** What the services are built from. */
 export interface RouteDeps {
@@ -18,6 +20,7 @@ export interface RouteDeps {
   apiKeys: ApiKeyRepository;
   apiKeyAuthenticator: ApiKeyAuthenticator;
   events: { log: EventLog; hub: EventHub };
+  engine: Supervisor;
 }
 
 /** Registers every service of the contract on a router. */
@@ -25,7 +28,8 @@ export function routes(deps: RouteDeps) {
   return (router: ConnectRouter) => {
     const { subscriberBuffer, heartbeatMs, stallMs } = deps.config.events;
     router.service(SessionService, {
-      ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults }),
+      ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults, engine: deps.engine }),
+      ...createLifecycleService(deps.sessions, deps.engine),
       watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));

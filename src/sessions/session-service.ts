@@ -14,30 +14,22 @@ import { principalOf } from "../server/context-values.js";
 import { ulid } from "../util/ulid.js";
 import type { SessionRepository } from "./session-repository.js";
 import { toSessionMessage } from "./session-message.js";
-import { validateSessionId, validateSessionSettings } from "./session-validation.js";
+import { parseSessionId as sessionId, validateSessionSettings } from "./session-validation.js";
+import type { Supervisor } from "../whatsapp/supervisor.js";
 
 /** What the session handlers need. */
 export interface SessionServiceDeps {
   sessions: SessionRepository;
   defaults: Config["sessionDefaults"];
+  engine: Supervisor;
 }
 
 const notFound = () => apiError("not_found", "session not found");
 
-/** Normalizes and checks a session id from a request. */
-function sessionId(raw: string): string {
-  const id = raw.toUpperCase();
-  validateSessionId(id);
-  return id;
-}
 
-/**
- * The SessionService handlers backed by the database. The lifecycle RPCs that
- * need the WhatsApp engine (QR, pairing code, start/stop/restart/logout) are
- * not registered here, so they answer `unimplemented` until the engine lands.
- */
+/** The SessionService's create/list/get/update/delete handlers (lifecycle RPCs: lifecycle-service.ts). */
 export function createSessionService(deps: SessionServiceDeps): Partial<ServiceImpl<typeof SessionService>> {
-  const { sessions, defaults } = deps;
+  const { sessions, defaults, engine } = deps;
   return {
     async createSession(req, ctx) {
       const principal = principalOf(ctx);
@@ -67,7 +59,10 @@ export function createSessionService(deps: SessionServiceDeps): Partial<ServiceI
         updated_at: now,
         last_connected_at: null,
       });
-      return create(CreateSessionResponseSchema, { session: toSessionMessage(row) });
+      if (!start) return create(CreateSessionResponseSchema, { session: toSessionMessage(row) });
+      await engine.start(row.id);
+      const started = (await engine.store.get(row.id)) ?? row;
+      return create(CreateSessionResponseSchema, { session: toSessionMessage(started) });
     },
 
     async listSessions(_req, ctx) {
@@ -97,7 +92,14 @@ export function createSessionService(deps: SessionServiceDeps): Partial<ServiceI
     },
 
     async deleteSession(req, ctx) {
-      const deleted = await sessions.delete(principalOf(ctx).organizationId, sessionId(req.session));
+      const org = principalOf(ctx).organizationId;
+      const id = sessionId(req.session);
+      const row = await sessions.get(org, id);
+      if (!row) throw notFound();
+      // Unlink from WhatsApp when paired, stop the socket, then remove everything.
+      if (row.phone_number !== null) await engine.logout(id);
+      else await engine.stop(id);
+      const deleted = await sessions.delete(org, id);
       if (!deleted) throw notFound();
       return create(DeleteSessionResponseSchema, {});
     },

@@ -35,3 +35,17 @@ export function validateSessionId(id: string): void {
   if (id === "") throw validationError({ session: "is required" });
   if (!isUlid(id)) throw validationError({ session: "must be a session id (ULID)" });
 }
+
+/** Normalizes (upper-cases) and checks a session id from a request. */
+export function parseSessionId(raw: string): string {
+  const id = raw.toUpperCase();
+  validateSessionId(id);
+  return id;
+}
+
+/** Throws a `validation_error` unless `phone` is an international number in digits (no `+`). */
+export function validatePhoneNumber(phone: string): void {
+  if (!/^[1-9]\d{5,14}$/.test(phone)) {
+    throw validationError({ phoneNumber: "must be 6 to 15 digits with the country code, no + or spaces" });
+  }
+}

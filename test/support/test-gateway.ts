@@ -30,6 +30,8 @@ export async function startTestGateway(backend: Backend, env: Record<string, str
     SHUTDOWN_GRACE_MS: "2000",
     GATEWAY_ID: "gw-test",
     LOG_LEVEL: "error",
+    // No test talks to the real WhatsApp: sessions started without a simulator fail fast locally.
+    WA_WEBSOCKET_URL: "ws://127.0.0.1:9/ws/chat",
     ...env,
   });
   const gateway = await startGateway(config, createLogger("error"));

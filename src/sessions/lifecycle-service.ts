@@ -1,0 +1,100 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  GetQrCodeResponseSchema,
+  LogoutSessionResponseSchema,
+  RequestPairingCodeResponseSchema,
+  RestartSessionResponseSchema,
+  type SessionService,
+  StartSessionResponseSchema,
+  StopSessionResponseSchema,
+} from "../../gen/wagateway/v1/session_service_pb.js";
+import type { SessionRow } from "../db/schema.js";
+import { apiError } from "../errors/api-error.js";
+import { principalOf } from "../server/context-values.js";
+import type { Supervisor } from "../whatsapp/supervisor.js";
+import type { SessionRepository } from "./session-repository.js";
+import { toSessionMessage } from "./session-message.js";
+import { parseSessionId, validatePhoneNumber } from "./session-validation.js";
+
+/** The lifecycle RPCs: they drive the WhatsApp engine. */
+export function createLifecycleService(
+  sessions: SessionRepository,
+  engine: Supervisor,
+): Pick<
+  ServiceImpl<typeof SessionService>,
+  "startSession" | "stopSession" | "restartSession" | "logoutSession" | "getQrCode" | "requestPairingCode"
+> {
+  /** The caller's session, or `not_found`. */
+  const load = async (raw: string, ctx: HandlerContext): Promise<SessionRow> => {
+    const row = await sessions.get(principalOf(ctx).organizationId, parseSessionId(raw));
+    if (!row) throw apiError("not_found", "session not found");
+    return row;
+  };
+  const current = async (id: string) => {
+    const row = await engine.store.get(id);
+    if (!row) throw apiError("not_found", "session not found");
+    return toSessionMessage(row);
+  };
+  const start = async (id: string) => {
+    await engine.store.apply(id, { patch: { desired_state: "running" } });
+    await engine.start(id);
+  };
+  const stop = async (id: string) => {
+    await engine.store.apply(id, { patch: { desired_state: "stopped" } });
+    await engine.stop(id);
+    await engine.store.apply(id, { status: "stopped", patch: { gateway_id: null } });
+  };
+
+  return {
+    async startSession(req, ctx) {
+      const row = await load(req.session, ctx);
+      if (!engine.isRunning(row.id)) await start(row.id);
+      return create(StartSessionResponseSchema, { session: await current(row.id) });
+    },
+
+    async stopSession(req, ctx) {
+      const row = await load(req.session, ctx);
+      await stop(row.id);
+      return create(StopSessionResponseSchema, { session: await current(row.id) });
+    },
+
+    async restartSession(req, ctx) {
+      const row = await load(req.session, ctx);
+      await engine.stop(row.id);
+      await start(row.id);
+      return create(RestartSessionResponseSchema, { session: await current(row.id) });
+    },
+
+    async logoutSession(req, ctx) {
+      const row = await load(req.session, ctx);
+      if (row.phone_number === null) throw apiError("conflict", "session is not paired");
+      await engine.store.apply(row.id, { patch: { desired_state: "stopped" } });
+      await engine.logout(row.id);
+      await engine.store.apply(row.id, {
+        status: "stopped",
+        patch: { phone_number: null, wa_jid: null, wa_lid: null, gateway_id: null },
+        events: [{ type: "auth.logged_out", data: { requested: true } }],
+      });
+      return create(LogoutSessionResponseSchema, { session: await current(row.id) });
+    },
+
+    async getQrCode(req, ctx) {
+      const row = await load(req.session, ctx);
+      const qr = row.status === "scan_qr_code" ? engine.qr(row.id) : undefined;
+      if (!qr) throw apiError("conflict", `session is not waiting for a QR scan (status ${row.status})`);
+      return create(GetQrCodeResponseSchema, { qr: qr.qr, expiresAt: BigInt(qr.expiresAt), attempt: qr.attempt });
+    },
+
+    async requestPairingCode(req, ctx) {
+      const row = await load(req.session, ctx);
+      validatePhoneNumber(req.phoneNumber);
+      const waiting = row.desired_state === "running" && (row.status === "starting" || row.status === "scan_qr_code");
+      if (!waiting || !engine.isRunning(row.id) || row.phone_number !== null) {
+        throw apiError("conflict", `session is not waiting for pairing (status ${row.status}); start it first`);
+      }
+      const code = await engine.requestPairingCode(row.id, req.phoneNumber);
+      return create(RequestPairingCodeResponseSchema, { code });
+    },
+  };
+}

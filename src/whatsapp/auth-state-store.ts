@@ -1,0 +1,116 @@
+import {
+  type AuthenticationCreds,
+  type AuthenticationState,
+  BufferJSON,
+  initAuthCreds,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+} from "@whiskeysockets/baileys";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+
+/** A session's Baileys auth state backed by the database, plus persistence hooks. */
+export interface DbAuthState {
+  state: AuthenticationState;
+  /** Persists the current creds (call on `creds.update`). */
+  saveCreds(): Promise<void>;
+  /** True when the creds belong to a paired device. */
+  isPaired(): boolean;
+  /** Waits for every pending write. */
+  flush(): Promise<void>;
+}
+
+/** Serializes a value losslessly (Buffers as base64) for storage. */
+export function encodeAuthValue(value: unknown): string {
+  return JSON.stringify(value, BufferJSON.replacer);
+}
+
+/** Inverse of {@link encodeAuthValue}. */
+export function decodeAuthValue<T>(text: string): T {
+  return JSON.parse(text, BufferJSON.reviver) as T;
+}
+
+/**
+ * Loads (or initializes) a session's auth state from `wa_auth_creds` /
+ * `wa_auth_keys`. Writes are serialized per session (one promise chain) and
+ * each `keys.set` is one transaction, so concurrent updates from Baileys are
+ * applied in order and none is lost.
+ */
+export async function loadAuthState(db: Kysely<Database>, sessionId: string): Promise<DbAuthState> {
+  const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
+  const creds: AuthenticationCreds = row ? decodeAuthValue<AuthenticationCreds>(row.creds) : initAuthCreds();
+  let chain: Promise<unknown> = Promise.resolve();
+  const serialize = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => {});
+    return next;
+  };
+
+  const state: AuthenticationState = {
+    creds,
+    keys: {
+      async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
+        const out: { [id: string]: SignalDataTypeMap[T] } = {};
+        if (ids.length === 0) return out;
+        await chain; // read your own writes
+        const rows = await db
+          .selectFrom("wa_auth_keys")
+          .select(["key_id", "value"])
+          .where("session_id", "=", sessionId)
+          .where("type", "=", type)
+          .where("key_id", "in", ids)
+          .execute();
+        for (const r of rows) out[r.key_id] = decodeAuthValue<SignalDataTypeMap[T]>(r.value);
+        return out;
+      },
+      set(data: SignalDataSet) {
+        const upserts: { session_id: string; type: string; key_id: string; value: string }[] = [];
+        const deletes: { type: string; id: string }[] = [];
+        for (const [type, entries] of Object.entries(data)) {
+          for (const [id, value] of Object.entries(entries ?? {})) {
+            if (value === null || value === undefined) deletes.push({ type, id });
+            else upserts.push({ session_id: sessionId, type, key_id: id, value: encodeAuthValue(value) });
+          }
+        }
+        return serialize(() =>
+          db.transaction().execute(async (tx) => {
+            for (let i = 0; i < upserts.length; i += 500) {
+              await tx
+                .insertInto("wa_auth_keys")
+                .values(upserts.slice(i, i + 500))
+                .onConflict((oc) => oc.columns(["session_id", "type", "key_id"]).doUpdateSet((eb) => ({ value: eb.ref("excluded.value") })))
+                .execute();
+            }
+            for (const d of deletes) {
+              await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).where("type", "=", d.type).where("key_id", "=", d.id).execute();
+            }
+          }),
+        );
+      },
+    },
+  };
+
+  return {
+    state,
+    saveCreds() {
+      const text = encodeAuthValue(state.creds);
+      return serialize(() =>
+        db
+          .insertInto("wa_auth_creds")
+          .values({ session_id: sessionId, creds: text, updated_at: new Date() })
+          .onConflict((oc) => oc.column("session_id").doUpdateSet({ creds: text, updated_at: new Date() }))
+          .execute(),
+      ).then(() => {});
+    },
+    isPaired: () => Boolean(state.creds.me?.id),
+    flush: () => chain.then(() => {}),
+  };
+}
+
+/** Removes a session's auth state (logout). */
+export async function wipeAuthState(db: Kysely<Database>, sessionId: string): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).execute();
+    await tx.deleteFrom("wa_auth_creds").where("session_id", "=", sessionId).execute();
+  });
+}

@@ -1,0 +1,296 @@
+import makeWASocket, { DisconnectReason, type WASocket } from "@whiskeysockets/baileys";
+import type { Logger as PinoLogger } from "pino";
+import type { Config } from "../config.js";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { apiError } from "../errors/api-error.js";
+import type { Logger } from "../logger.js";
+import { type DbAuthState, loadAuthState, wipeAuthState } from "./auth-state-store.js";
+import type { EngineStore } from "./engine-store.js";
+
+/** The QR currently offered for a scan. */
+export interface QrInfo {
+  qr: string;
+  expiresAt: number;
+  attempt: number;
+}
+
+/** What a runtime needs. */
+export interface RuntimeDeps {
+  db: Kysely<Database>;
+  store: EngineStore;
+  config: Config["whatsapp"] & { waWebSocketUrl: string; gatewayId: string };
+  log: Logger;
+  baileysLog: PinoLogger;
+}
+
+/** Baileys' default QR lifetimes: the first ref lives 60 s, later ones 20 s. */
+const defaultFirstQrMs = 60_000;
+const defaultNextQrMs = 20_000;
+
+/** Close codes after which reconnecting is pointless (handled one by one below). */
+const terminal = new Set<number>([DisconnectReason.loggedOut, DisconnectReason.connectionReplaced, DisconnectReason.forbidden]);
+
+/**
+ * One running session: at most one Baileys socket at a time, the status
+ * machine of the contract, and the reconnect policy. Everything it learns is
+ * written through the {@link EngineStore} (row + events in one transaction).
+ */
+export class SessionRuntime {
+  private sock: WASocket | undefined;
+  private auth: DbAuthState | undefined;
+  private socketClosed: Promise<void> = Promise.resolve();
+  private intentional = false;
+  private stopped = false;
+  private connected = false;
+  private failures = 0;
+  private qrCount = 0;
+  private currentQr: QrInfo | undefined;
+  private qrWaiters: (() => void)[] = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    readonly sessionId: string,
+    private readonly deps: RuntimeDeps,
+  ) {
+    this.log = deps.log.child({ sessionId });
+  }
+
+  /** Opens the first connection. */
+  async start(): Promise<void> {
+    this.auth = await loadAuthState(this.deps.db, this.sessionId);
+    await this.connect();
+  }
+
+  /** The QR on offer, if the session is waiting for a scan. */
+  qr(): QrInfo | undefined {
+    return this.connected || this.auth?.isPaired() ? undefined : this.currentQr;
+  }
+
+  /** True when the device is linked. */
+  isPaired(): boolean {
+    return this.auth?.isPaired() ?? false;
+  }
+
+  /** Asks WhatsApp for a pairing code for `phoneNumber`; the session must be waiting for pairing. */
+  async requestPairingCode(phoneNumber: string): Promise<string> {
+    if (this.stopped || this.isPaired()) throw apiError("conflict", "session is not waiting for pairing");
+    if (!this.currentQr) {
+      // The socket is still handshaking: wait for the pairing offer (the first QR).
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(apiError("unavailable", "WhatsApp did not offer pairing in time; retry")), 15_000);
+        this.qrWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const sock = this.sock;
+    if (!sock || this.stopped || this.isPaired()) throw apiError("conflict", "session is not waiting for pairing");
+    const raw = await sock.requestPairingCode(phoneNumber);
+    const code = raw.length === 8 ? `${raw.slice(0, 4)}-${raw.slice(4)}` : raw;
+    await this.deps.store.apply(this.sessionId, { events: [{ type: "auth.pairing_code", data: { code, phoneNumber } }] });
+    return code;
+  }
+
+  /** Closes the socket and stops reconnecting; the auth state is kept. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.closeSocket();
+    await this.auth?.flush();
+  }
+
+  /** Unlinks the device from WhatsApp (when connected) and wipes the auth state. */
+  async logout(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const sock = this.sock;
+    if (sock && this.connected) {
+      this.intentional = true;
+      try {
+        await Promise.race([sock.logout(), new Promise((r) => setTimeout(r, 5_000))]);
+      } catch (err) {
+        this.log.warn("logout on WhatsApp failed; wiping local auth state anyway", { err });
+      }
+    }
+    await this.closeSocket();
+    await this.auth?.flush();
+    await wipeAuthState(this.deps.db, this.sessionId);
+  }
+
+  private async closeSocket(): Promise<void> {
+    const sock = this.sock;
+    if (!sock) return;
+    this.intentional = true;
+    sock.end(undefined);
+    await Promise.race([this.socketClosed, new Promise((r) => setTimeout(r, 5_000))]);
+    this.sock = undefined;
+    this.connected = false;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const auth = this.auth!;
+    const { config } = this.deps;
+    this.intentional = false;
+    this.currentQr = undefined;
+    await this.deps.store.apply(this.sessionId, {
+      status: "starting",
+      patch: { gateway_id: config.gatewayId },
+      events: [{ type: "connection.connecting", data: { attempt: this.failures + 1 } }],
+    });
+    if (this.stopped) return;
+    const sock = makeWASocket({
+      auth: auth.state,
+      waWebSocketUrl: config.waWebSocketUrl,
+      logger: this.deps.baileysLog as never,
+      browser: ["wa-gateway", "Chrome", "1.0.0"],
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      shouldSyncHistoryMessage: () => false,
+      connectTimeoutMs: config.connectTimeoutMs,
+      keepAliveIntervalMs: config.keepAliveMs,
+      ...(config.qrTimeoutMs !== undefined ? { qrTimeout: config.qrTimeoutMs } : {}),
+      getMessage: async () => undefined,
+    });
+    this.sock = sock;
+    let markClosed!: () => void;
+    this.socketClosed = new Promise<void>((r) => (markClosed = r));
+
+    // Baileys applies the update to the creds object itself (its own listener
+    // runs first), so "newly paired" is judged against the state at connect.
+    let announced = auth.isPaired();
+    sock.ev.on("creds.update", (update) => {
+      Object.assign(auth.state.creds, update);
+      auth.saveCreds().catch((err: unknown) => this.log.error("could not save creds", { err }));
+      if (!announced && update.me?.id) {
+        announced = true;
+        void this.onPaired();
+      }
+    });
+    sock.ev.on("connection.update", (u) => {
+      if (sock !== this.sock) return;
+      if (u.qr) void this.onQr(u.qr);
+      if (u.connection === "open") void this.onOpen();
+      if (u.connection === "close") {
+        markClosed();
+        const err = u.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
+        void this.onClose(err?.output?.statusCode ?? DisconnectReason.connectionClosed, err?.message ?? "closed");
+      }
+    });
+    sock.ev.on("messages.upsert", ({ messages, type }) => {
+      if (type !== "notify") return;
+      void this.maybeMarkRead(sock, messages.filter((m) => !m.key.fromMe).map((m) => m.key));
+    });
+  }
+
+  private async maybeMarkRead(sock: WASocket, keys: Parameters<WASocket["readMessages"]>[0]): Promise<void> {
+    if (keys.length === 0) return;
+    const row = await this.deps.store.get(this.sessionId);
+    if (row?.auto_read) await sock.readMessages(keys).catch((err: unknown) => this.log.warn("auto-read failed", { err }));
+  }
+
+  private async onQr(qr: string): Promise<void> {
+    this.qrCount++;
+    const lifetime = this.deps.config.qrTimeoutMs ?? (this.qrCount === 1 ? defaultFirstQrMs : defaultNextQrMs);
+    this.currentQr = { qr, expiresAt: Date.now() + lifetime, attempt: this.qrCount };
+    for (const w of this.qrWaiters.splice(0)) w();
+    await this.deps.store.apply(this.sessionId, {
+      status: "scan_qr_code",
+      events: [{ type: "auth.qr", data: { ...this.currentQr } }],
+    });
+  }
+
+  /** The attached number from the creds (`me`), as row fields. */
+  private identity(): { phone_number: string; wa_jid: string; wa_lid: string | null } | undefined {
+    const me = this.auth?.state.creds.me;
+    if (!me?.id) return undefined;
+    const phoneNumber = me.id.split(":")[0]!.split("@")[0]!;
+    const lid = me.lid ? `${me.lid.split(":")[0]!.split("@")[0]}@lid` : null;
+    return { phone_number: phoneNumber, wa_jid: `${phoneNumber}@s.whatsapp.net`, wa_lid: lid };
+  }
+
+  private async onPaired(): Promise<void> {
+    const id = this.identity()!;
+    this.currentQr = undefined;
+    await this.deps.store.apply(this.sessionId, {
+      patch: id,
+      events: [{ type: "auth.paired", data: { phoneNumber: id.phone_number, waJid: id.wa_jid, waLid: id.wa_lid } }],
+    });
+  }
+
+  private async onOpen(): Promise<void> {
+    this.connected = true;
+    this.failures = 0;
+    this.qrCount = 0;
+    this.currentQr = undefined;
+    await this.deps.store.apply(this.sessionId, {
+      status: "working",
+      patch: { last_connected_at: new Date(), gateway_id: this.deps.config.gatewayId, ...this.identity() },
+      events: [{ type: "connection.open", data: {} }],
+    });
+  }
+
+  private async onClose(code: number, message: string): Promise<void> {
+    this.sock = undefined;
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (this.intentional || this.stopped) return;
+    const paired = this.isPaired();
+    const store = this.deps.store;
+    const close = (willReconnect: boolean) => ({ type: "connection.close" as const, data: { code, reason: message, willReconnect } });
+
+    if (code === DisconnectReason.restartRequired) {
+      await store.apply(this.sessionId, { events: [close(true)] });
+      return this.connect();
+    }
+    if (terminal.has(code)) {
+      this.stopped = true;
+      if (code === DisconnectReason.loggedOut) {
+        await this.auth?.flush();
+        await wipeAuthState(this.deps.db, this.sessionId);
+        this.auth = await loadAuthState(this.deps.db, this.sessionId);
+        await store.apply(this.sessionId, {
+          status: "failed",
+          reason: "logged_out",
+          patch: { desired_state: "stopped", phone_number: null, wa_jid: null, wa_lid: null },
+          events: [close(false), { type: "auth.logged_out", data: { code } }],
+        });
+      } else if (code === DisconnectReason.connectionReplaced) {
+        // Another client took over this number: stop, do not fight over it.
+        await store.apply(this.sessionId, { status: "stopped", reason: "conflict_replaced", patch: { desired_state: "stopped" }, events: [close(false)] });
+      } else {
+        await store.apply(this.sessionId, { status: "failed", reason: "forbidden", patch: { desired_state: "stopped" }, events: [close(false)] });
+      }
+      return;
+    }
+    if (!paired && !wasConnected && code === DisconnectReason.timedOut && this.qrCount > 0) {
+      this.stopped = true;
+      await store.apply(this.sessionId, {
+        status: "failed",
+        reason: "qr_attempts_exhausted",
+        patch: { desired_state: "stopped" },
+        events: [close(false)],
+      });
+      return;
+    }
+    this.failures++;
+    if (this.failures > this.deps.config.maxReconnects) {
+      this.stopped = true;
+      await store.apply(this.sessionId, {
+        status: "failed",
+        reason: "reconnect_attempts_exhausted",
+        patch: { desired_state: "stopped" },
+        events: [close(false)],
+      });
+      return;
+    }
+    const { reconnectBaseMs, reconnectMaxMs } = this.deps.config;
+    const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
+    await store.apply(this.sessionId, { status: "starting", events: [{ ...close(true), data: { ...close(true).data, retryInMs: Math.round(delay) } }] });
+    this.log.info("reconnecting", { code, attempt: this.failures, delayMs: Math.round(delay) });
+    this.reconnectTimer = setTimeout(() => void this.connect().catch((err: unknown) => this.log.error("reconnect failed", { err })), delay);
+  }
+}
