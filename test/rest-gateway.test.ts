@@ -249,5 +249,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     expect(check.doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(check.doc.components.schemas["wagateway.v1.Session"].properties.status.enum).toEqual(["unspecified", "stopped", "starting", "scan_qr_code", "working", "failed"]);
     expect(Object.keys(paths["/api/v1/events"].get.responses["200"].content).sort()).toEqual(["application/x-ndjson", "text/event-stream"]);
+    // The contract's QR as a PNG with Accept: image/png.
+    expect(Object.keys(paths["/api/v1/sessions/{session}/qr"].get.responses["200"].content)).toEqual(["application/json", "image/png"]);
   });
 });

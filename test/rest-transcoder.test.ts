@@ -332,6 +332,21 @@ describe("REST transcoding of the test-only LibraryService", () => {
     expect(srv.state.cancelled).toBe(before + 1);
   });
 
+  it("renders an alternative media type when Accept names it (a QR code PNG), JSON otherwise", async () => {
+    const png = await fetch(`${srv.url}/v1/shelves/s/books/b`, { headers: { accept: "image/png" } });
+    expect(png.status).toBe(200);
+    expect(png.headers.get("content-type")).toBe("image/png");
+    const bytes = Buffer.from(await png.arrayBuffer());
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(bytes.subarray(12, 16).toString("latin1")).toBe("IHDR");
+    expect(bytes.readUInt32BE(16)).toBeGreaterThan(20);
+    for (const accept of ["*/*", "application/json", "image/png;q=0, application/json", "image/*"]) {
+      const r = await call("GET", "/v1/shelves/s/books/b", { headers: { accept } });
+      expect(r.headers["content-type"], accept).toBe("application/json");
+    }
+    expect(Object.keys(check.doc.paths["/v1/shelves/{shelf}/books/{book}"].get.responses["200"].content)).toEqual(["application/json", "image/png"]);
+  });
+
   it("serves REST over h2c too: unary with a body, errors, and a stream", async () => {
     const session = http2.connect(srv.url);
     const h2 = (headers: http2.OutgoingHttpHeaders, body?: string) =>

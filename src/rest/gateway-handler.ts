@@ -6,6 +6,7 @@ import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/conn
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../logger.js";
 import { createCors } from "./cors.js";
+import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
 import { buildOpenApi, type OpenApiInfo } from "./openapi.js";
 import { createRestHandler } from "./rest-handler.js";
 
@@ -25,6 +26,8 @@ export interface GatewayHandlerOptions extends Partial<UniversalHandlerOptions> 
   bodyIdleMs?: number;
   /** Interval of SSE heartbeat comments. Default 15 s. */
   sseHeartbeatMs?: number;
+  /** Alternative REST response bodies by `Accept`; default: the QR code PNG of GetQrCode. */
+  renderers?: readonly MediaRenderer[];
   /** Title and version of the generated OpenAPI document. */
   openApi?: OpenApiInfo;
   log?: Logger;
@@ -51,12 +54,14 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   options.routes(router);
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
-  const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi));
+  const renderers = options.renderers ?? [qrCodePngRenderer];
+  const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi, renderers));
   const rest = createRestHandler({
     handlers: router.handlers,
     maxBodyBytes,
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ...(options.bodyIdleMs !== undefined && { bodyIdleMs: options.bodyIdleMs }),
+    renderers,
     documents: new Map([["/openapi.json", { contentType: "application/json", body: openapi }]]),
     log: options.log,
   });

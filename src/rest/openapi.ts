@@ -2,6 +2,7 @@ import { type DescField, type DescMessage, type DescService, ScalarType } from "
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import { enumWords } from "./enum-word.js";
 import { type HttpBinding, readHttpBindings } from "./http-rule.js";
+import type { MediaRenderer } from "./media-renderer.js";
 import { openApiPath } from "./path-template.js";
 
 /** Title and version of the document. */
@@ -30,7 +31,7 @@ const errorStatuses: Record<string, string> = {
  * `google.api.http` annotations: the REST routes, the contract's JSON
  * profile, the error envelope and the bearer scheme.
  */
-export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo = { title: "wa-gateway", version: "v1" }): Schema {
+export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo = { title: "wa-gateway", version: "v1" }, renderers: readonly MediaRenderer[] = []): Schema {
   const schemas: Record<string, Schema> = {};
   const gen = new SchemaGen(schemas);
   const paths: Record<string, Record<string, Schema>> = {};
@@ -43,7 +44,8 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
     const n = counts.get(id) ?? 0;
     counts.set(id, n + 1);
     const path = openApiPath(b.template);
-    (paths[path] ??= {})[b.httpMethod.toLowerCase()] = operation(b, gen, n === 0 ? id : `${id}_${n}`);
+    const media = renderers.filter((r) => r.method === `${b.method.parent.typeName}/${b.method.name}`).map((r) => r.contentType);
+    (paths[path] ??= {})[b.httpMethod.toLowerCase()] = operation(b, gen, n === 0 ? id : `${id}_${n}`, media);
   }
   paths["/openapi.json"] = {
     get: {
@@ -102,7 +104,7 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
   };
 }
 
-function operation(b: HttpBinding, gen: SchemaGen, operationId: string): Schema {
+function operation(b: HttpBinding, gen: SchemaGen, operationId: string, media: string[]): Schema {
   const parameters: Schema[] = b.pathFields.map((pf, i) => {
     const v = b.template.variables[i]!;
     const segs = b.template.segments.slice(v.start, v.end);
@@ -157,7 +159,9 @@ function operation(b: HttpBinding, gen: SchemaGen, operationId: string): Schema 
     responses["204"] = { description: "Done; no body" };
   } else {
     const schema = b.responseBody ? gen.fieldOutput(b.responseBody) : gen.messageRef(b.method.output);
-    responses[String(b.successStatus)] = { description: b.successStatus === 201 ? "Created" : "OK", content: { "application/json": { schema } } };
+    const content: Schema = { "application/json": { schema } };
+    for (const type of media) content[type] = { schema: { type: "string", contentMediaType: type } };
+    responses[String(b.successStatus)] = { description: b.successStatus === 201 ? "Created" : "OK", content };
   }
   for (const [status, description] of Object.entries(errorStatuses)) {
     responses[status] = status === "401" ? { $ref: "#/components/responses/Unauthorized" } : { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };

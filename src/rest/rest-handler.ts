@@ -8,6 +8,7 @@ import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
 import { type HttpBinding, readHttpBindings } from "./http-rule.js";
 import { invokeServerStream, invokeUnary, rpcRequestHeader } from "./invoke.js";
 import { FieldError } from "./json-read.js";
+import { acceptsMedia, type MediaRenderer } from "./media-renderer.js";
 import { writeFieldJson, writeMessageJson } from "./json-write.js";
 import { buildRequestMessage, readText } from "./request-message.js";
 import { envelope, type RestError, restErrorOf } from "./rest-error.js";
@@ -29,6 +30,8 @@ export interface RestHandlerOptions {
   bodyIdleMs?: number;
   /** How long a stream may stay silent before its 200 headers are sent anyway. */
   streamHeadersWaitMs?: number;
+  /** Alternative response bodies by `Accept` (e.g. a QR code PNG). */
+  renderers?: readonly MediaRenderer[];
   /** Extra documents served as-is on GET (e.g. `/openapi.json`), public. */
   documents?: ReadonlyMap<string, { contentType: string; body: string }>;
   log?: Logger | undefined;
@@ -42,6 +45,7 @@ interface Route {
   handler: UniversalHandler;
   streaming: boolean;
   mapper: StreamItemMapper | undefined;
+  renderers: MediaRenderer[];
 }
 
 /**
@@ -59,7 +63,9 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
   for (const b of bindings) {
     const streaming = b.method.methodKind === "server_streaming";
     if (b.method.methodKind === "client_streaming" || b.method.methodKind === "bidi_streaming") continue;
-    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, streaming, mapper: streaming ? streamItemMapper(b) : undefined });
+    const name = `${b.method.parent.typeName}/${b.method.name}`;
+    const renderers = (opts.renderers ?? []).filter((r) => r.method === name);
+    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, streaming, mapper: streaming ? streamItemMapper(b) : undefined, renderers });
   }
   const waitMs = opts.streamHeadersWaitMs ?? 500;
 
@@ -125,6 +131,14 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     }
     const status = m.binding.successStatus;
     if (status === 204) return send(res, 204, extra, undefined);
+    for (const r of route.renderers) {
+      if (!acceptsMedia(req.headers.accept, r.contentType)) continue;
+      const bytes = await r.render(result.message);
+      if (res.headersSent || res.destroyed) return;
+      (res as ServerResponse).writeHead(status, { ...extra, "content-type": r.contentType, "content-length": bytes.byteLength });
+      (res as ServerResponse).end(bytes);
+      return;
+    }
     const rb = m.binding.responseBody;
     const json = rb ? writeFieldJson(rb, (result.message as unknown as Record<string, unknown>)[rb.localName]) : writeMessageJson(m.binding.method.output, result.message);
     send(res, status, { ...extra, "content-type": "application/json" }, json);

@@ -3,9 +3,11 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { apiError, type ErrorWord } from "../../src/errors/api-error.js";
 import { createLogger } from "../../src/logger.js";
 import { createGatewayHandler, type GatewayHandlerOptions } from "../../src/rest/gateway-handler.js";
+import { qrPng } from "../../src/rest/media-renderer.js";
 import { errorInterceptor } from "../../src/server/error-interceptor.js";
 import { type Listener, listen } from "../../src/server/listener.js";
 import {
+  type Book,
   BookSchema,
   CountResponseSchema,
   GetFileResponseSchema,
@@ -98,6 +100,7 @@ export async function startLibraryServer(options: Partial<GatewayHandlerOptions>
         },
       }),
     interceptors: [errorInterceptor(log), auth],
+    renderers: [{ method: "resttest.v1.LibraryService/GetBook", contentType: "image/png", render: (m) => qrPng((m as Book).title) }],
     jsonOptions: { ignoreUnknownFields: false },
     log,
     ...options,
