@@ -1,0 +1,124 @@
+import { performance } from "node:perf_hooks";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, describe, expect, it } from "vitest";
+import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
+import { sleep } from "../../bench/process-stats.js";
+import { backends } from "../support/backends.js";
+import { clientFor, transportCases } from "../support/transports.js";
+import { type ChildGateway, startChildGateway } from "./support/child-gateway.js";
+import { checkConsistency } from "./support/consistency.js";
+import { localCluster, pgCtl } from "./support/pg-cluster.js";
+import { n, summary } from "./support/summary.js";
+
+const postgres = backends.find((b) => b.name === "postgres");
+const outageMs = 3_000;
+
+interface Outcome {
+  at: number;
+  ms: number;
+  kind: "ok" | "unavailable" | "other";
+  detail?: string;
+}
+
+/**
+ * Restarts the PostgreSQL server under load (stop, 3 s down, start), only when
+ * TEST_DATABASE_URL points at the local cluster: calls during the outage fail
+ * fast with `unavailable` (503), the same gateway process recovers, and every
+ * row is whole.
+ */
+describe.skipIf(!postgres || !localCluster())("database faults (PostgreSQL restart under load)", () => {
+  let gw: ChildGateway;
+  afterAll(async () => {
+    try {
+      pgCtl("start");
+    } catch {
+      /* already running */
+    }
+    await gw?.close();
+  });
+
+  it("fails fast with unavailable during the outage, recovers by itself, loses or half-writes nothing", { timeout: 120_000 }, async () => {
+    gw = await startChildGateway(postgres!, { API_KEY_CACHE_TTL_MS: "1000" });
+    const url = gw.proc.url;
+    const pid = gw.proc.child.pid;
+    const grpc = clientFor(SessionService, transportCases[0]!, url, gw.keys.a);
+    const connect = clientFor(SessionService, transportCases[1]!, url, gw.keys.a);
+    const outcomes: Outcome[] = [];
+    const created: string[] = [];
+    let stop = false;
+    const t0 = performance.now();
+    const record = async (p: Promise<string | undefined>) => {
+      const at = performance.now() - t0;
+      try {
+        const id = await p;
+        if (id) created.push(id);
+        outcomes.push({ at, ms: performance.now() - t0 - at, kind: "ok" });
+      } catch (err) {
+        const ms = performance.now() - t0 - at;
+        const unavailable = (err instanceof ConnectError && err.code === Code.Unavailable) || (err instanceof RestStatus && err.status === 503 && err.code === "unavailable");
+        outcomes.push({ at, ms, kind: unavailable ? "unavailable" : "other", detail: err instanceof Error ? err.message : String(err) });
+        await sleep(20); // a failing client backs off a little
+      }
+    };
+    const restCreate = async () => {
+      const res = await fetch(`${url}/api/v1/sessions`, { method: "POST", headers: { authorization: `Bearer ${gw.keys.a}`, "content-type": "application/json" }, body: "{}" });
+      const body = (await res.json()) as { id?: string; error?: { code: string } };
+      if (res.status !== 201) throw new RestStatus(res.status, body.error?.code);
+      return body.id;
+    };
+    const workers = Array.from({ length: 12 }, async (_, i) => {
+      while (!stop) {
+        if (i % 3 === 0) await record(restCreate());
+        else if (i % 3 === 1) await record(grpc.createSession({ label: "fault" }).then((r) => r.session?.id));
+        else await record(connect.listSessions({}).then(() => undefined));
+      }
+    });
+
+    await sleep(2_000);
+    const downAt = performance.now() - t0;
+    pgCtl("stop");
+    await sleep(outageMs);
+    const upAt = performance.now() - t0;
+    pgCtl("start");
+    // Recovery: the same process answers again once the server is back.
+    let recoveredAt = NaN;
+    for (let i = 0; i < 300 && Number.isNaN(recoveredAt); i++) {
+      try {
+        await grpc.listSessions({});
+        recoveredAt = performance.now() - t0;
+      } catch {
+        await sleep(100);
+      }
+    }
+    await sleep(2_000);
+    stop = true;
+    await Promise.all(workers);
+
+    const during = outcomes.filter((o) => o.at >= downAt && o.at < upAt);
+    const failures = outcomes.filter((o) => o.kind !== "ok");
+    const other = outcomes.filter((o) => o.kind === "other");
+    const afterRecovery = outcomes.filter((o) => o.at > recoveredAt + 500);
+    const slowest = Math.max(0, ...failures.map((o) => o.ms));
+    const db = await gw.openDb();
+    const c = await checkConsistency(db, gw.orgs.a, created).finally(() => db.destroy());
+    summary(
+      `database faults: PostgreSQL down ${outageMs} ms under ${n(outcomes.length)} calls; ${n(failures.length)} failed, all unavailable (slowest ${slowest.toFixed(0)} ms), ` +
+        `${other.length} other errors; recovered ${(recoveredAt - upAt).toFixed(0)} ms after start without a gateway restart; ` +
+        `${n(created.length)} acknowledged creates present, ${c.sessions} rows whole, each with its event`,
+    );
+    expect(gw.proc.child.pid).toBe(pid);
+    expect(gw.proc.child.exitCode).toBeNull();
+    expect(other.map((o) => o.detail)).toEqual([]);
+    expect(during.some((o) => o.kind === "unavailable")).toBe(true);
+    expect(slowest).toBeLessThan(6_000);
+    expect(Number.isNaN(recoveredAt)).toBe(false);
+    expect(afterRecovery.filter((o) => o.kind !== "ok")).toEqual([]);
+    expect(c).toMatchObject({ missing: [], withoutCreatedEvent: [], orphanEvents: [], incomplete: [] });
+  });
+});
+
+class RestStatus extends Error {
+  constructor(readonly status: number, readonly code: string | undefined) {
+    super(`HTTP ${status} ${code}`);
+  }
+}
