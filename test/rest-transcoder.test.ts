@@ -345,6 +345,10 @@ describe("REST transcoding of the test-only LibraryService", () => {
       expect(r.headers["content-type"], accept).toBe("application/json");
     }
     expect(Object.keys(check.doc.paths["/v1/shelves/{shelf}/books/{book}"].get.responses["200"].content)).toEqual(["application/json", "image/png"]);
+    // Too much data for a QR code: JSON instead of a failure.
+    const big = await call("GET", `/v1/shelves/s/books/${"x".repeat(3000)}`, { headers: { accept: "image/png" } });
+    expect(big.status).toBe(200);
+    expect(big.headers["content-type"]).toBe("application/json");
   });
 
   it("serves REST over h2c too: unary with a body, errors, and a stream", async () => {

@@ -133,7 +133,14 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     if (status === 204) return send(res, 204, extra, undefined);
     for (const r of route.renderers) {
       if (!acceptsMedia(req.headers.accept, r.contentType)) continue;
-      const bytes = await r.render(result.message);
+      let bytes: Uint8Array;
+      try {
+        bytes = await r.render(result.message);
+      } catch (err) {
+        // Cannot render (e.g. too much data for a QR code): the JSON body instead.
+        opts.log?.warn("rest render failed", { method: r.method, contentType: r.contentType, err });
+        break;
+      }
       if (res.headersSent || res.destroyed) return;
       (res as ServerResponse).writeHead(status, { ...extra, "content-type": r.contentType, "content-length": bytes.byteLength });
       (res as ServerResponse).end(bytes);
