@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     pool: "forks",
-    testTimeout: 30_000,
-    hookTimeout: 90_000,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
     // Two cores: at most two files at once (each opens its own PGlite).
     maxWorkers: 2,
     reporters: ["default"],
