@@ -150,7 +150,7 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
     expect(await gw.db.selectFrom("wa_auth_keys").select("key_id").where("session_id", "=", id).execute()).toEqual([]);
   });
 
-  it("pairs 20 sessions concurrently in one process", { timeout: 90_000 }, async () => {
+  it("pairs 20 sessions concurrently in one process", { timeout: 180_000 }, async () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => pairByQr()));
     expect(new Set(results.map((r) => r.phone)).size).toBe(20);
     for (const r of results) expect(sim.maxConcurrent(r.phone)).toBe(1);

@@ -3,21 +3,21 @@ import type { Session, SessionStatus } from "../../gen/wagateway/v1/session_pb.j
 import type { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+export async function waitUntil<T>(what: string | (() => string), check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Polls GetSession until the session has `status`; returns it. */
-export function waitForStatus(client: Client<typeof SessionService>, id: string, status: SessionStatus, timeoutMs = 20_000): Promise<Session> {
+export function waitForStatus(client: Client<typeof SessionService>, id: string, status: SessionStatus, timeoutMs = 45_000): Promise<Session> {
   let last: Session | undefined;
   return waitUntil(
-    `session ${id} to reach status ${status} (last: ${last?.status} ${last?.statusReason ?? ""})`,
+    () => `session ${id} to reach status ${status} (last: ${last?.status} ${last?.statusReason ?? ""})`,
     async () => {
       last = (await client.getSession({ session: id })).session;
       return last?.status === status ? last : undefined;
