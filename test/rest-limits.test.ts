@@ -2,6 +2,8 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpCall } from "./rest/http-call.js";
 import { type LibraryServer, startLibraryServer } from "./rest/library-server.js";
+import { backends } from "./support/backends.js";
+import { startTestGateway } from "./support/test-gateway.js";
 
 /** Opens a raw TCP connection, writes `chunks` `gapMs` apart, and resolves with what came back when the server closes it. */
 function rawExchange(port: number, chunks: string[], gapMs: number, maxMs = 10_000): Promise<{ reply: string; closedByServer: boolean }> {
@@ -129,6 +131,26 @@ describe("CORS", () => {
       expect(r.headers["access-control-allow-origin"]).toBe("*");
     } finally {
       await any.close();
+    }
+  });
+});
+
+describe("the gateway reads CORS_ORIGINS and MAX_BODY_BYTES", () => {
+  it("applies them to REST and Connect", async () => {
+    const gw = await startTestGateway(backends[0]!, { CORS_ORIGINS: "https://App.example/, https://other.example", MAX_BODY_BYTES: "2048" });
+    try {
+      const key = await gw.createKey(gw.newOrgId(), ["manage"]);
+      const pre = await httpCall(gw.url, "OPTIONS", "/api/v1/sessions", { headers: { origin: "https://app.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } });
+      expect(pre.status).toBe(204);
+      expect(pre.headers["access-control-allow-origin"]).toBe("https://app.example");
+      const connectPre = await httpCall(gw.url, "OPTIONS", "/wagateway.v1.SessionService/ListSessions", { headers: { origin: "https://other.example", "access-control-request-method": "POST", "access-control-request-headers": "connect-protocol-version, content-type" } });
+      expect(connectPre.headers["access-control-allow-origin"]).toBe("https://other.example");
+      const big = await httpCall(gw.url, "POST", "/api/v1/sessions", { headers: { authorization: `Bearer ${key}`, "content-type": "application/json", origin: "https://app.example" }, body: JSON.stringify({ label: "x".repeat(3000) }) });
+      expect(big.status).toBe(413);
+      expect(big.headers["access-control-allow-origin"]).toBe("https://app.example");
+      expect(big.json.error.code).toBe("validation_error");
+    } finally {
+      await gw.close();
     }
   });
 });

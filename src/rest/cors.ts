@@ -23,13 +23,14 @@ export type CorsApplier = (req: IncomingMessage | Http2ServerRequest, res: Serve
 /** Creates the CORS step for {@link CorsOptions}. */
 export function createCors(opts: CorsOptions): CorsApplier {
   const any = opts.allowedOrigins.includes("*");
-  const allowed = new Set(opts.allowedOrigins);
+  // Origins compare as browsers send them: no trailing slash, lowercase scheme and host.
+  const allowed = new Set(opts.allowedOrigins.map((o) => o.replace(/\/+$/, "").toLowerCase()));
   const maxAge = String(opts.maxAgeSec ?? 7200);
   if (!any && allowed.size === 0) return () => false;
   return (req, res) => {
     const origin = req.headers.origin;
     if (typeof origin !== "string" || origin === "") return false;
-    const ok = any || allowed.has(origin);
+    const ok = any || allowed.has(origin.toLowerCase());
     const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (ok) {
       res.setHeader("access-control-allow-origin", any ? "*" : origin);
