@@ -46,6 +46,8 @@ export interface Config {
     keepAliveMs: number;
     /** QR lifetime; unset keeps Baileys' default 60 s then 20 s (`WA_QR_TIMEOUT_MS`). */
     qrTimeoutMs: number | undefined;
+    /** How often the supervisor reconciles with the database and takes up unheld sessions (`WA_SCAN_MS`). */
+    scanMs: number;
     /** Level of Baileys' own logs routed into ours (`WA_LOG_LEVEL`). */
     logLevel: "debug" | "info" | "warn" | "error";
   };
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
       connectTimeoutMs: int(env, "WA_CONNECT_TIMEOUT_MS", 20_000, 100, 600_000),
       keepAliveMs: int(env, "WA_KEEPALIVE_MS", 30_000, 100, 600_000),
       qrTimeoutMs: nonEmpty(env.WA_QR_TIMEOUT_MS) === undefined ? undefined : int(env, "WA_QR_TIMEOUT_MS", 60_000, 100, 600_000),
+      scanMs: int(env, "WA_SCAN_MS", 5_000, 100, 600_000),
       logLevel: level(env, "WA_LOG_LEVEL", "warn"),
     },
     sessionDefaults: {

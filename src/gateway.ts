@@ -18,6 +18,7 @@ import { createEventLog, type EventLog } from "./events/event-log.js";
 import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
+import { localSessionLocks, postgresSessionLocks } from "./whatsapp/session-locks.js";
 import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
 
 /** A running gateway. */
@@ -55,7 +56,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
     );
     const sessions = createSessionRepository(db, eventLog);
-    const engine = createSupervisor(db, eventLog, config, log);
+    const locks = config.databaseUrl ? postgresSessionLocks(config.databaseUrl, log) : localSessionLocks();
+    const engine = createSupervisor(db, eventLog, config, log, locks);
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
     const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);

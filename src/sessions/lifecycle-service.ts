@@ -81,8 +81,17 @@ export function createLifecycleService(
 
     async getQrCode(req, ctx) {
       const row = await load(req.session, ctx);
-      const qr = row.status === "scan_qr_code" ? engine.qr(row.id) : undefined;
-      if (!qr) throw apiError("conflict", `session is not waiting for a QR scan (status ${row.status})`);
+      const notWaiting = () => apiError("conflict", `session is not waiting for a QR scan (status ${row.status})`);
+      if (row.status !== "scan_qr_code") throw notWaiting();
+      // Held here: the runtime's QR. Held by another gateway: the QR it logged.
+      let qr: { qr: string; expiresAt: number; attempt: number } | undefined = engine.qr(row.id);
+      if (!qr && !engine.isRunning(row.id)) {
+        const data = await engine.store.latestEventData(row.id, "auth.qr");
+        if (data && typeof data.qr === "string" && Number(data.expiresAt) > Date.now()) {
+          qr = { qr: data.qr, expiresAt: Number(data.expiresAt), attempt: Number(data.attempt) };
+        }
+      }
+      if (!qr) throw notWaiting();
       return create(GetQrCodeResponseSchema, { qr: qr.qr, expiresAt: BigInt(qr.expiresAt), attempt: qr.attempt });
     },
 
@@ -90,8 +99,13 @@ export function createLifecycleService(
       const row = await load(req.session, ctx);
       validatePhoneNumber(req.phoneNumber);
       const waiting = row.desired_state === "running" && (row.status === "starting" || row.status === "scan_qr_code");
-      if (!waiting || !engine.isRunning(row.id) || row.phone_number !== null) {
+      if (!waiting || row.phone_number !== null) {
         throw apiError("conflict", `session is not waiting for pairing (status ${row.status}); start it first`);
+      }
+      if (!engine.isRunning(row.id)) {
+        throw apiError("conflict", `session is held by gateway ${row.gateway_id ?? "(none yet)"}; request the pairing code there`, {
+          metadata: { gateway_id: row.gateway_id ?? "" },
+        });
       }
       const code = await engine.requestPairingCode(row.id, req.phoneNumber);
       return create(RequestPairingCodeResponseSchema, { code });

@@ -24,8 +24,10 @@ export interface EngineStore {
    */
   apply(sessionId: string, change: EngineChange): Promise<SessionRow | undefined>;
   get(sessionId: string): Promise<SessionRow | undefined>;
-  /** Sessions this gateway should run: desired state `running`. */
+  /** Sessions that should run (desired state `running`), wherever they are held. */
   listRunnable(): Promise<SessionRow[]>;
+  /** The data of the session's latest event of `type`, if any. */
+  latestEventData(sessionId: string, type: EventType): Promise<Record<string, unknown> | undefined>;
 }
 
 /** An {@link EngineStore} on Kysely and the event log. */
@@ -60,6 +62,17 @@ export function createEngineStore(db: Kysely<Database>, log: EventLog): EngineSt
     },
     listRunnable() {
       return db.selectFrom("sessions").selectAll().where("desired_state", "=", "running").orderBy("id").execute();
+    },
+    async latestEventData(sessionId, type) {
+      const row = await db
+        .selectFrom("events")
+        .select("data")
+        .where("session_id", "=", sessionId)
+        .where("type", "=", type)
+        .orderBy("id", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      return row?.data;
     },
   };
 }
