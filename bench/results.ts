@@ -1,4 +1,5 @@
 import type { LoadResult } from "./load/load-result.js";
+import type { ProfileResult } from "./profile-run.js";
 import type { Rpc } from "./scenarios.js";
 
 /** Who served a load run. */
@@ -33,10 +34,12 @@ export interface BenchResults {
   date: string;
   command: string;
   machine: Record<string, string>;
-  settings: { connections: number; durationSec: number; rounds: number; liteRounds: number; h2Clients: number; h2Streams: number };
+  settings: { connections: number; durationSec: number; rounds: number; liteRounds: number; liteDurationSec: number; h2Clients: number; h2Streams: number; profileSec: number };
   load: LoadRow[];
   startup: StartupRow[];
   /** RSS samples, MiB: label → value. */
   rss: { label: string; mib: number | undefined }[];
+  /** CPU profiles of the gateway under load. */
+  profiles: ProfileResult[];
   notes: string[];
 }

@@ -3,7 +3,9 @@
  * Express + pg peer, in one run, on PostgreSQL (a fresh database, dropped at
  * the end) and on PGlite. Writes docs/BENCHMARKS.md. Settings:
  * BENCH_DURATION (s per round, default 2), BENCH_ROUNDS (default 3 on
- * PostgreSQL, one less on PGlite), BENCH_CONNECTIONS (default 64).
+ * PostgreSQL; PGlite gets 2 fewer rounds, 1 s longer), BENCH_CONNECTIONS
+ * (default 64), BENCH_PROFILE_SECONDS (CPU profile of REST GetSession, default
+ * 6; 0 skips it).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -19,13 +21,16 @@ import { createFreshDatabase, ensurePostgres } from "./postgres-db.js";
 import { rssMiB, sleep } from "./process-stats.js";
 import { renderReport, targets } from "./report.js";
 import type { BenchResults, LoadRow, Target } from "./results.js";
+import { profileGateway } from "./profile-run.js";
 import { checkGateway, checkSameAnswers } from "./sanity.js";
 import { type Fixture, grpcRequest, httpProtocols, httpRequest, restRequest, rpcs } from "./scenarios.js";
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const durationSec = Number(process.env.BENCH_DURATION ?? 2);
 const pgRounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const liteRounds = Math.max(1, pgRounds - 1);
+const liteRounds = Math.max(1, pgRounds - 2);
+const liteDurationSec = durationSec + 1;
+const profileSec = Number(process.env.BENCH_PROFILE_SECONDS ?? 6);
 const h2Streams = 8;
 const h2Clients = Math.max(1, Math.round(connections / h2Streams));
 const hasH2load = h2loadVersion() !== undefined;
@@ -34,7 +39,7 @@ const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const fmt = (r: LoadResult) => `${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, non-OK ${r.failures}, errors ${r.errors}`;
 
 /** Runs every target for every call on one backend (peers only on PostgreSQL), in interleaved rounds. */
-async function measureAll(backend: LoadRow["backend"], rounds: number, gatewayUrl: string, peers: { target: Target; url: string }[], f: Fixture, out: LoadRow[]): Promise<void> {
+async function measureAll(backend: LoadRow["backend"], rounds: number, seconds: number, gatewayUrl: string, peers: { target: Target; url: string }[], f: Fixture, out: LoadRow[]): Promise<void> {
   for (const rpc of rpcs) {
     const runners: { target: Target; run: (sec: number, warmUp: boolean) => Promise<LoadResult> }[] = [];
     for (const p of peers) runners.push({ target: p.target, run: (sec) => runAutocannon(restRequest(p.url, rpc, f), connections, sec) });
@@ -49,7 +54,7 @@ async function measureAll(backend: LoadRow["backend"], rounds: number, gatewayUr
     const results = new Map<Target, LoadResult[]>(runners.map((r) => [r.target, []]));
     for (const r of runners) if (!r.target.includes("gRPC")) await r.run(1, false);
     for (let round = 0; round < rounds; round++) {
-      for (const r of runners) results.get(r.target)!.push(await r.run(durationSec, round === 0));
+      for (const r of runners) results.get(r.target)!.push(await r.run(seconds, round === 0));
     }
     for (const r of runners) {
       const result = combineRounds(results.get(r.target)!);
@@ -75,14 +80,15 @@ async function benchPostgres(res: BenchResults): Promise<void> {
     res.startup.push({ label: "PostgreSQL, existing database", wallMs: warm.wallMs, selfMs: warm.selfMs, idleRss: warm.idleRss });
     const bare = await spawnPeer("bare-server.ts", db.url);
     const express = await spawnPeer("express-server.ts", db.url);
+    let f: Fixture | undefined;
     try {
-      const f = await seedFixture(warm.gw.url, keys);
+      f = await seedFixture(warm.gw.url, keys);
       await sleep(1_000);
       res.rss.push({ label: "bare node:http + pg, idle", mib: rssMiB(bare.child.pid) });
       res.rss.push({ label: "Express 5 + pg, idle", mib: rssMiB(express.child.pid) });
       res.rss.push({ label: "gateway on PostgreSQL, idle after start", mib: warm.idleRss });
       await checkSameAnswers(warm.gw.url, [bare.url, express.url], f);
-      await measureAll("PostgreSQL", pgRounds, warm.gw.url, [{ target: "bare node:http + pg", url: bare.url }, { target: "Express 5 + pg", url: express.url }], f, res.load);
+      await measureAll("PostgreSQL", pgRounds, durationSec, warm.gw.url, [{ target: "bare node:http + pg", url: bare.url }, { target: "Express 5 + pg", url: express.url }], f, res.load);
       await sleep(3_000);
       res.rss.push({ label: "gateway on PostgreSQL, idle 3 s after the load", mib: rssMiB(warm.gw.child.pid) });
       res.rss.push({ label: "bare node:http + pg, idle 3 s after the load", mib: rssMiB(bare.child.pid) });
@@ -91,6 +97,11 @@ async function benchPostgres(res: BenchResults): Promise<void> {
       if (errors.length > 0) res.notes.push(`The gateway logged ${errors.length} error lines during the PostgreSQL runs; first: \`${errors[0]!.slice(0, 200)}\``);
     } finally {
       await Promise.all([bare.stop(), express.stop(), warm.gw.stop()]);
+    }
+    if (profileSec > 0) {
+      const p = await profileGateway(env, f, "REST", "GetSession", profileSec);
+      res.profiles.push(p);
+      say(`profile ${p.what}: ${p.categories.slice(0, 4).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(", ")}`);
     }
   } finally {
     await db.drop();
@@ -111,7 +122,7 @@ async function benchPglite(res: BenchResults): Promise<void> {
     try {
       const f = await seedFixture(warm.gw.url, keys);
       await checkGateway(warm.gw.url, f, hasH2load);
-      await measureAll("PGlite", liteRounds, warm.gw.url, [], f, res.load);
+      await measureAll("PGlite", liteRounds, liteDurationSec, warm.gw.url, [], f, res.load);
       await sleep(3_000);
       res.rss.push({ label: "gateway on PGlite, idle after start", mib: warm.idleRss });
       res.rss.push({ label: "gateway on PGlite, idle 3 s after the load", mib: rssMiB(warm.gw.child.pid) });
@@ -131,10 +142,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
     command: "npm run bench",
     machine: await describeMachine(),
-    settings: { connections, durationSec, rounds: pgRounds, liteRounds, h2Clients, h2Streams },
+    settings: { connections, durationSec, rounds: pgRounds, liteRounds, liteDurationSec, h2Clients, h2Streams, profileSec },
     load: [],
     startup: [],
     rss: [],
+    profiles: [],
     notes: [],
   };
   await benchPostgres(res);
