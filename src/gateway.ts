@@ -14,6 +14,7 @@ import { type Listener, listen } from "./server/listener.js";
 import { routes } from "./server/routes.js";
 import { createGatewayHandler } from "./rest/gateway-handler.js";
 import { createEventHub, type EventHub } from "./events/event-hub.js";
+import { createDatabaseProbe, type HealthHandle, probeEndpoints, registerHealth, registerReflection, withEndpoints } from "./health/index.js";
 import { createEventLog, type EventLog } from "./events/event-log.js";
 import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
@@ -64,8 +65,17 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const shutdown = new AbortController();
 
     // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
+    const serve = routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine });
+    // gRPC health (database reachability) and server reflection, public; /healthz and /readyz beside them.
+    const probe = createDatabaseProbe(db);
+    let health: HealthHandle | undefined;
+    let stoppingNow = false;
     const handler = createGatewayHandler({
-      routes: routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine }),
+      routes: (router) => {
+        serve(router);
+        health = registerHealth(router, { probe, services: () => router.handlers.map((h) => h.service.typeName) });
+        registerReflection(router);
+      },
       interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
@@ -75,7 +85,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       // The contract: unknown JSON fields are a validation_error, not ignored.
       jsonOptions: { ignoreUnknownFields: false },
     });
-    listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler, log });
+    listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withEndpoints(handler, probeEndpoints(probe, () => stoppingNow)), log });
     // Resume every session that should run (no QR needed for paired ones);
     // in the background, so the API answers while sockets connect.
     void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));
@@ -93,6 +103,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       stop() {
         stopping ??= (async () => {
           // Event streams end cleanly first, so they do not hold connections open.
+          stoppingNow = true;
+          health?.close();
           hub.close();
           await bound.close(config.shutdownGraceMs);
           await engine.close();

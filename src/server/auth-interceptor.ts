@@ -5,7 +5,11 @@ import { apiError } from "../errors/api-error.js";
 import { kPrincipal } from "./context-values.js";
 
 /** Services answered without credentials (health checks, reflection). */
-export const publicServices = new Set<string>();
+export const publicServices = new Set<string>([
+  "grpc.health.v1.Health",
+  "grpc.reflection.v1.ServerReflection",
+  "grpc.reflection.v1alpha.ServerReflection",
+]);
 
 /** The capability an RPC needs: `read` for the event stream, `manage` for everything else. */
 export function requiredCapability(service: string, method: string): Capability {
