@@ -1,103 +1,69 @@
-import { parseArgs } from "node:util";
-import { createApiKeyRepository } from "../api-keys/api-key-repository.js";
-import { validateNewApiKey } from "../api-keys/api-key-validation.js";
-import { isCapability } from "../auth/principal.js";
-import { ConfigError, loadConfig } from "../config.js";
-import { migrateToLatest } from "../db/migrate.js";
-import { openDatabase } from "../db/open-database.js";
+import { ConnectError } from "@connectrpc/connect";
+import { ConfigError } from "../config.js";
 import { errorFields, errorWord } from "../errors/api-error.js";
-import { isUlid } from "../util/ulid.js";
+import { apikeyCommand, apikeyHelp } from "./apikey-command.js";
+import { exitCodes, UsageError } from "./cli-error.js";
+import { eventsCommand, eventsHelp } from "./events-command.js";
+import { parse } from "./options.js";
+import { remoteOptionsHelp } from "./remote.js";
+import { serveCommand, serveHelp } from "./serve-command.js";
+import { sessionsCommand, sessionsHelp } from "./sessions-command.js";
 
-const usage = `Usage: npm run --silent cli -- <command>
-
-Works on the configured database directly (DATABASE_URL, or the embedded
-database under DATA_DIR; stop a gateway that holds an embedded database first).
+const usage = `Usage: wa-gateway <command> [options]      (in this repository: npm run --silent cli -- <command>)
 
 Commands:
-  apikey create --org <orgId> --name <name> --permissions manage,read
-      Creates a key (and the organization if new). Prints the secret alone on
-      stdout, so KEY=$(npm run --silent cli -- apikey create ...) works.
-  apikey list --org <orgId>
-      Prints the organization's keys, one JSON object per line.
-  apikey revoke --org <orgId> <keyId>
-      Revokes a key. Gateways stop accepting it within API_KEY_CACHE_TTL_MS.
+  serve                                   run the gateway
+  apikey create|list|revoke               API keys, on the database directly
+  sessions list|create|get|start|stop|logout|delete|qr
+                                          sessions, through a running gateway
+  events watch                            live, resumable event stream
 
-Exit codes: 0 ok, 2 validation_error (bad arguments), 3 not_found, 1 other errors.`;
+Run "wa-gateway <command> --help" for a command's options.
 
-class UsageError extends Error {}
+${remoteOptionsHelp}
 
-/** Runs one CLI command; returns the exit code. */
-async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      org: { type: "string" },
-      name: { type: "string" },
-      permissions: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const [group, command, ...rest] = positionals;
-  if (values.help || !group) {
-    process.stderr.write(usage + "\n");
-    return values.help ? 0 : 2;
+Output: results on stdout (JSON lines); messages on stderr. Failures print
+"<word>: <message>" with the contract's error word and exit with
+${Object.entries(exitCodes).sort((a, b) => a[1] - b[1]).map(([w, c]) => `${c} ${w}`).join(", ")}.`;
+
+const helps: Record<string, string> = { serve: serveHelp, apikey: apikeyHelp, sessions: sessionsHelp, events: eventsHelp };
+
+/** Runs one command; returns the exit code (undefined: keep running). */
+async function run(argv: string[]): Promise<number | undefined> {
+  const args = parse(argv);
+  const group = args.positionals[0];
+  if (args.values.help || !group) {
+    process.stdout.write((group && helps[group] ? helps[group] : usage) + "\n");
+    return args.values.help ? 0 : 2;
   }
-  if (group !== "apikey" || !command || !["create", "list", "revoke"].includes(command)) {
-    throw new UsageError(`unknown command "${positionals.join(" ")}"`);
-  }
-  const org = values.org;
-  if (!org) throw new UsageError("--org is required");
-
-  const config = loadConfig();
-  const { db } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 });
-  try {
-    await migrateToLatest(db);
-    const repo = createApiKeyRepository(db);
-    if (command === "create") {
-      const perms = (values.permissions ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
-      const permissions = validateNewApiKey(values.name ?? "", perms.map((p) => (isCapability(p) ? p : undefined)));
-      const { row, secret } = await repo.create({ organizationId: org, name: (values.name ?? "").trim(), permissions });
-      process.stderr.write(`created API key ${row.id} (${row.permissions.join(",")}) in ${org}\n`);
-      process.stdout.write(secret + "\n");
-      return 0;
-    }
-    if (command === "list") {
-      for (const row of await repo.list(org)) {
-        const { key_hash: _hash, ...shown } = row;
-        process.stdout.write(JSON.stringify(shown) + "\n");
-      }
-      return 0;
-    }
-    const id = rest[0]?.toUpperCase();
-    if (!id) throw new UsageError("the key id to revoke is required");
-    const row = isUlid(id) ? await repo.revoke(org, id) : undefined;
-    if (!row) {
-      process.stderr.write(`not_found: no API key ${id} in ${org}\n`);
-      return 3;
-    }
-    process.stderr.write(`revoked API key ${row.id}\n`);
-    return 0;
-  } finally {
-    await db.destroy();
+  switch (group) {
+    case "serve":
+      return serveCommand();
+    case "apikey":
+      return apikeyCommand(args);
+    case "sessions":
+      return sessionsCommand(args);
+    case "events":
+      return eventsCommand(args);
+    default:
+      throw new UsageError(`unknown command "${group}"`);
   }
 }
 
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const nodeCode = (err as { code?: unknown }).code;
-    if (err instanceof UsageError || err instanceof ConfigError || (typeof nodeCode === "string" && nodeCode.startsWith("ERR_PARSE_ARGS"))) {
-      process.stderr.write(`validation_error: ${(err as Error).message}\n\n${usage}\n`);
-      process.exit(2);
-    }
-    const word = errorWord(err);
-    if (word === "validation_error") {
-      const fields = Object.entries(errorFields(err)).map(([f, m]) => `  ${f}: ${m}`).join("\n");
-      process.stderr.write(`validation_error:\n${fields}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`${word}: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  },
-);
+function fail(err: unknown): never {
+  const nodeCode = (err as { code?: unknown }).code;
+  if (err instanceof UsageError || err instanceof ConfigError || (typeof nodeCode === "string" && nodeCode.startsWith("ERR_PARSE_ARGS"))) {
+    const help = err instanceof UsageError && err.help ? err.help : usage;
+    process.stderr.write(`validation_error: ${(err as Error).message}\n\n${help}\n`);
+    process.exit(exitCodes.validation_error);
+  }
+  const word = errorWord(err);
+  const fields = Object.entries(errorFields(err)).map(([f, m]) => `\n  ${f}: ${m}`).join("");
+  const message = err instanceof ConnectError ? err.rawMessage : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${word}: ${message}${fields}\n`);
+  process.exit(exitCodes[word]);
+}
+
+run(process.argv.slice(2)).then((code) => {
+  if (code !== undefined) process.exit(code);
+}, fail);
