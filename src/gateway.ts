@@ -15,6 +15,7 @@ import { routes } from "./server/routes.js";
 import { createGatewayHandler } from "./rest/gateway-handler.js";
 import { createEventHub, type EventHub } from "./events/event-hub.js";
 import { createDatabaseProbe, type HealthHandle, probeEndpoints, registerHealth, registerReflection, withEndpoints } from "./health/index.js";
+import { createRpcMetrics, gatewayGauges, metricsEndpoint, withRequestContext } from "./metrics/index.js";
 import { createEventLog, type EventLog } from "./events/event-log.js";
 import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
@@ -70,13 +71,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const probe = createDatabaseProbe(db);
     let health: HealthHandle | undefined;
     let stoppingNow = false;
+    // Prometheus text at /metrics; every response carries x-request-id.
+    const rpcMetrics = createRpcMetrics(log);
     const handler = createGatewayHandler({
       routes: (router) => {
         serve(router);
         health = registerHealth(router, { probe, services: () => router.handlers.map((h) => h.service.typeName) });
         registerReflection(router);
       },
-      interceptors: [errorInterceptor(log), authInterceptor(authenticate)],
+      // rpcMetrics first: it sees the final code of every call.
+      interceptors: [rpcMetrics.interceptor, errorInterceptor(log), authInterceptor(authenticate)],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
       corsOrigins: config.http.corsOrigins,
@@ -85,7 +89,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       // The contract: unknown JSON fields are a validation_error, not ignored.
       jsonOptions: { ignoreUnknownFields: false },
     });
-    listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withEndpoints(handler, probeEndpoints(probe, () => stoppingNow)), log });
+    const endpoints = new Map([
+      ...probeEndpoints(probe, () => stoppingNow),
+      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight)]),
+    ]);
+    listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
     // Resume every session that should run (no QR needed for paired ones);
     // in the background, so the API answers while sockets connect.
     void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));

@@ -28,7 +28,7 @@ export function withEndpoints<H extends (req: Req, res: Res) => void>(next: H, e
 
 /** Writes a JSON body with `status`. */
 export function sendJson(res: Res, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(body) + "\n";
   res.statusCode = status;
   res.setHeader("content-type", "application/json");
   res.setHeader("cache-control", "no-store");
