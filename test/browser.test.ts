@@ -53,6 +53,7 @@ describe.skipIf(!haveChromium)("browser example (connect-web) in headless Chromi
       WA_WEBSOCKET_URL: sim.url,
       WA_ROOT_PUBLIC_KEY: Buffer.from(sim.rootPublicKey).toString("base64"),
       WA_CONNECT_TIMEOUT_MS: "5000",
+      WA_QR_TIMEOUT_MS: "1500", // rotate quickly: the page must redraw
     });
     // A fresh profile directory (--user-data-dir) per run.
     browser = await chromium.launchPersistentContext(profile, {
@@ -79,7 +80,10 @@ describe.skipIf(!haveChromium)("browser example (connect-web) in headless Chromi
     await page.click("#create");
     // The page draws the QR on a canvas and keeps the raw ref it drew in data-qr.
     const qr = await page.waitForFunction(`document.querySelector("#qr")?.dataset.qr`, undefined, { timeout: 30_000 });
-    const ref = (await qr.jsonValue()) as string;
+    const first = (await qr.jsonValue()) as string;
+    // The QR rotates: the page redraws it from the auth.qr events.
+    const rotated = await page.waitForFunction(`(() => { const q = document.querySelector("#qr")?.dataset.qr; return q && q !== ${JSON.stringify(first)} ? q : undefined; })()`, undefined, { timeout: 30_000 });
+    const ref = (await rotated.jsonValue()) as string;
     const id = await page.textContent("#current");
     expect(ref).toMatch(/,/);
     // Page code as strings: this file is type-checked without the DOM library.

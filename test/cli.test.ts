@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "./support/gateway-process.js";
 import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
@@ -49,7 +52,21 @@ describe.each(backends)("wa-gateway CLI against a running gateway on $name", (ba
     }
     const none = startBin([], {});
     expect(await none.exited).toBe(2);
-  });
+  }, 90_000);
+
+  it("serve runs the gateway until SIGTERM", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "wagw-serve-"));
+    try {
+      const served = startBin(["serve"], { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
+      const url = await waitUntil("the ready line", () => /"msg":"ready".*?"url":"([^"]+)"/.exec(served.res.stderr)?.[1], 60_000);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      expect(served.res.stdout).toMatch(/wag_/); // the first-run key, printed once
+      served.child.kill("SIGTERM");
+      expect(await served.exited).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it("sessions create|list|get|start|stop|logout|delete, with --protocol and --url/--token flags", async () => {
     const created = await runCli(["sessions", "create", "--label", "from the cli"], env);
@@ -78,7 +95,7 @@ describe.each(backends)("wa-gateway CLI against a running gateway on $name", (ba
     const gone = await runCli(["sessions", "get", id], env);
     expect(gone.code).toBe(3);
     expect(gone.stderr).toMatch(/^not_found: /);
-  });
+  }, 90_000);
 
   it("fails with the contract's word and exit code", async () => {
     const unauth = await runCli(["sessions", "list"], { ...env, WA_GATEWAY_TOKEN: "wag_wrong" });
@@ -96,7 +113,7 @@ describe.each(backends)("wa-gateway CLI against a running gateway on $name", (ba
     const readOnly = await gw.createKey(gw.newOrgId(), ["read"]);
     const forbidden = await runCli(["sessions", "create"], { ...env, WA_GATEWAY_TOKEN: readOnly });
     expect([forbidden.code, forbidden.stderr.split(":")[0]]).toEqual([5, "forbidden"]);
-  });
+  }, 90_000);
 
   it("sessions qr draws the QR as it rotates and exits once the phone scans; events watch is live and resumable", async () => {
     const created = await runCli(["sessions", "create", "--label", "qr", "--start"], env);

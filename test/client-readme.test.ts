@@ -17,7 +17,7 @@ function readmeBlock(name: string): string {
   return m[1]!;
 }
 
-describe("README client examples run as written", () => {
+describe("README client examples run as written", { timeout: 120_000 }, () => {
   let gw: TestGateway;
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
