@@ -11,8 +11,8 @@ export interface CorsOptions {
 }
 
 const allowMethods = [...new Set([...connectCors.allowedMethods, "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])].join(", ");
-const allowHeaders = [...new Set([...connectCors.allowedHeaders, "Authorization", "Last-Event-ID", "Accept", "Cache-Control"])].join(", ");
-const exposeHeaders = [...new Set([...connectCors.exposedHeaders, "WWW-Authenticate", "Allow", "Retry-After"])].join(", ");
+const allowHeaders = [...new Set([...connectCors.allowedHeaders, "Authorization", "Last-Event-ID", "Accept", "Cache-Control", "X-Request-Id"])].join(", ");
+const exposeHeaders = [...new Set([...connectCors.exposedHeaders, "WWW-Authenticate", "Allow", "Retry-After", "X-Request-Id"])].join(", ");
 
 /**
  * Applies CORS to a response (REST, Connect, gRPC-Web alike). Returns true
