@@ -74,6 +74,10 @@ async function measure(n: number) {
   };
   const ready = /"msg":"ready".*?"url":"([^"]+)"/;
   let gw = await start(["src/main.ts"], env, ready, "stderr");
+  const onCrash = (g: typeof gw) => (code: number | null, signal: string | null) => {
+    if (signal !== "SIGKILL" && signal !== "SIGTERM") process.stderr.write(`gateway exited (${code} ${signal}):\n${g.stderr.slice(-4000)}\n`);
+  };
+  gw.child.once("exit", onCrash(gw));
   const key = /API key:\s+(wag_\S+)/.exec(gw.stdout)![1]!;
   let client = createClient(SessionService, createGrpcTransport({
     baseUrl: gw.match[1]!,
