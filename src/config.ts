@@ -11,6 +11,21 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Directory of the embedded database (`DATA_DIR`). */
   dataDir: string;
+  /**
+   * PostgreSQL connections: `poolSize` for API calls (`DB_POOL_SIZE`),
+   * `enginePoolSize` for the WhatsApp engine's writes (`DB_ENGINE_POOL_SIZE`),
+   * kept apart so a burst of auth-key writes never starves the API.
+   */
+  database: { poolSize: number; enginePoolSize: number };
+  /**
+   * Several gateways on one PostgreSQL (ignored with PGlite).
+   * `leaseTtlMs` (`LEASE_TTL_MS`): a gateway that stops renewing loses its
+   * sessions after this long; `capacity` (`GATEWAY_CAPACITY`): most sessions
+   * this gateway holds; `advertiseUrl` (`GATEWAY_URL`): where other gateways
+   * reach this one for calls that need the live socket; `rebalance`
+   * (`GATEWAY_REBALANCE`): move working sessions to a gateway that has fewer.
+   */
+  cluster: { leaseTtlMs: number; capacity: number; advertiseUrl: string | undefined; rebalance: boolean };
   /** PEM certificate and key paths (`TLS_CERT`, `TLS_KEY`); both or neither. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** Login-token verification; undefined turns JWT login off. */
@@ -96,6 +111,16 @@ export function loadConfig(env: Env = process.env): Config {
     host: nonEmpty(env.HOST) ?? "127.0.0.1",
     databaseUrl: nonEmpty(env.DATABASE_URL),
     dataDir: resolve(nonEmpty(env.DATA_DIR) ?? "./data"),
+    database: {
+      poolSize: int(env, "DB_POOL_SIZE", 10, 1, 1_000),
+      enginePoolSize: int(env, "DB_ENGINE_POOL_SIZE", 5, 1, 1_000),
+    },
+    cluster: {
+      leaseTtlMs: int(env, "LEASE_TTL_MS", 15_000, 1_000, 600_000),
+      capacity: int(env, "GATEWAY_CAPACITY", 10_000, 1, 1_000_000),
+      advertiseUrl: nonEmpty(env.GATEWAY_URL) === undefined ? undefined : url("GATEWAY_URL", nonEmpty(env.GATEWAY_URL)!).toString().replace(/\/$/, ""),
+      rebalance: bool(env, "GATEWAY_REBALANCE", true),
+    },
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     jwt: jwksUrl
       ? {

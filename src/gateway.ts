@@ -42,7 +42,11 @@ export interface Gateway {
 
 /** Opens the database, applies migrations and starts serving every protocol on one port. */
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
-  const { db, kind } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const { db, kind } = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.database.poolSize });
+  // The engine writes through its own pool, so auth-key bursts never starve API calls (PGlite: one instance).
+  const engineDb = config.databaseUrl
+    ? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.database.enginePoolSize })).db
+    : db;
   let listener: Listener | undefined;
   try {
     const applied = await migrateToLatest(db);
@@ -59,7 +63,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     );
     const sessions = createSessionRepository(db, eventLog);
     const locks = config.databaseUrl ? postgresSessionLocks(config.databaseUrl, log) : localSessionLocks();
-    const engine = createSupervisor(db, eventLog, config, log, locks);
+    const engineEvents = engineDb === db ? eventLog : createEventLog(engineDb, true);
+    if (engineEvents !== eventLog) engineEvents.onAppended(hub.poke);
+    const engine = createSupervisor(engineDb, engineEvents, config, log, locks);
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
     const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
@@ -120,12 +126,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           stopRetention();
           await pgListener?.close();
           await db.destroy();
+          if (engineDb !== db) await engineDb.destroy();
         })();
         return stopping;
       },
     };
   } catch (err) {
     await db.destroy().catch(() => {});
+    if (engineDb !== db) await engineDb.destroy().catch(() => {});
     throw err;
   }
 }

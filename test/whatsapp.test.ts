@@ -168,6 +168,27 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
     expect(back.probe).toEqual(value);
     expect(decodeAuthValue(encodeAuthValue(value))).toEqual(value);
   });
+
+  it("coalesces concurrent key writes without losing or reordering any", async () => {
+    const { session } = await client.createSession({});
+    const id = session!.id;
+    const auth = await loadAuthState(gw.db, id);
+    const set = (n: number, value: number | null) => auth.state.keys.set({ "pre-key": { [`k${n}`]: value === null ? null : ({ n: value } as never) } } as never);
+    // 300 calls at once: every key written, some overwritten, some deleted, in call order.
+    const calls: unknown[] = [];
+    for (let i = 0; i < 100; i++) calls.push(set(i, i));
+    for (let i = 0; i < 100; i += 2) calls.push(set(i, i + 1000));
+    for (let i = 0; i < 100; i += 5) calls.push(set(i, null));
+    await Promise.all(calls);
+    const back = await auth.state.keys.get("pre-key" as never, Array.from({ length: 100 }, (_, i) => `k${i}`));
+    for (let i = 0; i < 100; i++) {
+      const expected = i % 5 === 0 ? undefined : { n: i % 2 === 0 ? i + 1000 : i };
+      expect(back[`k${i}`]).toEqual(expected);
+    }
+    // A fresh load (another process) sees the same rows.
+    const again = await loadAuthState(gw.db, id);
+    expect(Object.keys(await again.state.keys.get("pre-key" as never, Array.from({ length: 100 }, (_, i) => `k${i}`))).length).toBe(80);
+  });
 });
 
 describe("QR attempts exhausted", () => {

@@ -6,7 +6,7 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from "@whiskeysockets/baileys";
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../db/schema.js";
 
 /** A session's Baileys auth state backed by the database, plus persistence hooks. */
@@ -31,12 +31,22 @@ export function decodeAuthValue<T>(text: string): T {
 }
 
 /**
- * Loads (or initializes) a session's auth state from `wa_auth_creds` /
- * `wa_auth_keys`. Writes are serialized per session (one promise chain) and
- * each `keys.set` is one transaction, so concurrent updates from Baileys are
- * applied in order and none is lost.
+ * Runs inside every auth-state write transaction before it writes; throws to
+ * abort the write (lease fencing: a gateway that lost the session must not
+ * overwrite the new holder's keys).
  */
-export async function loadAuthState(db: Kysely<Database>, sessionId: string): Promise<DbAuthState> {
+export type WriteFence = (tx: Transaction<Database>) => Promise<void>;
+
+type KeyRow = { session_id: string; type: string; key_id: string; value: string };
+
+/**
+ * Loads (or initializes) a session's auth state from `wa_auth_creds` /
+ * `wa_auth_keys`. Writes are serialized per session and coalesced: while one
+ * transaction runs, later `keys.set` calls merge into the next one (last
+ * value per key wins, in call order), so a burst of Baileys updates costs a
+ * few transactions, none is lost, and reads see every acknowledged write.
+ */
+export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<DbAuthState> {
   const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
   const creds: AuthenticationCreds = row ? decodeAuthValue<AuthenticationCreds>(row.creds) : initAuthCreds();
   let chain: Promise<unknown> = Promise.resolve();
@@ -45,6 +55,30 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string): Pr
     chain = next.catch(() => {});
     return next;
   };
+  // Key writes not yet started: "type\0id" → encoded value (null = delete).
+  let pending: Map<string, string | null> | undefined;
+  let pendingWrite: Promise<void> | undefined;
+  const writeKeys = (batch: Map<string, string | null>) =>
+    db.transaction().execute(async (tx) => {
+      await fence(tx);
+      const upserts: KeyRow[] = [];
+      const deletes = new Map<string, string[]>();
+      for (const [key, value] of batch) {
+        const [type, id] = key.split("\0") as [string, string];
+        if (value === null) deletes.set(type, [...(deletes.get(type) ?? []), id]);
+        else upserts.push({ session_id: sessionId, type, key_id: id, value });
+      }
+      for (let i = 0; i < upserts.length; i += 500) {
+        await tx
+          .insertInto("wa_auth_keys")
+          .values(upserts.slice(i, i + 500))
+          .onConflict((oc) => oc.columns(["session_id", "type", "key_id"]).doUpdateSet((eb) => ({ value: eb.ref("excluded.value") })))
+          .execute();
+      }
+      for (const [type, ids] of deletes) {
+        await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).where("type", "=", type).where("key_id", "in", ids).execute();
+      }
+    });
 
   const state: AuthenticationState = {
     creds,
@@ -64,28 +98,20 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string): Pr
         return out;
       },
       set(data: SignalDataSet) {
-        const upserts: { session_id: string; type: string; key_id: string; value: string }[] = [];
-        const deletes: { type: string; id: string }[] = [];
+        if (!pending) {
+          const batch = new Map<string, string | null>();
+          pending = batch;
+          pendingWrite = serialize(() => {
+            if (pending === batch) pending = undefined;
+            return writeKeys(batch);
+          });
+        }
         for (const [type, entries] of Object.entries(data)) {
           for (const [id, value] of Object.entries(entries ?? {})) {
-            if (value === null || value === undefined) deletes.push({ type, id });
-            else upserts.push({ session_id: sessionId, type, key_id: id, value: encodeAuthValue(value) });
+            pending.set(`${type}\0${id}`, value === null || value === undefined ? null : encodeAuthValue(value));
           }
         }
-        return serialize(() =>
-          db.transaction().execute(async (tx) => {
-            for (let i = 0; i < upserts.length; i += 500) {
-              await tx
-                .insertInto("wa_auth_keys")
-                .values(upserts.slice(i, i + 500))
-                .onConflict((oc) => oc.columns(["session_id", "type", "key_id"]).doUpdateSet((eb) => ({ value: eb.ref("excluded.value") })))
-                .execute();
-            }
-            for (const d of deletes) {
-              await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).where("type", "=", d.type).where("key_id", "=", d.id).execute();
-            }
-          }),
-        );
+        return pendingWrite!;
       },
     },
   };
@@ -95,11 +121,14 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string): Pr
     saveCreds() {
       const text = encodeAuthValue(state.creds);
       return serialize(() =>
-        db
-          .insertInto("wa_auth_creds")
-          .values({ session_id: sessionId, creds: text, updated_at: new Date() })
-          .onConflict((oc) => oc.column("session_id").doUpdateSet({ creds: text, updated_at: new Date() }))
-          .execute(),
+        db.transaction().execute(async (tx) => {
+          await fence(tx);
+          await tx
+            .insertInto("wa_auth_creds")
+            .values({ session_id: sessionId, creds: text, updated_at: new Date() })
+            .onConflict((oc) => oc.column("session_id").doUpdateSet({ creds: text, updated_at: new Date() }))
+            .execute();
+        }),
       ).then(() => {});
     },
     isPaired: () => Boolean(state.creds.me?.id),
