@@ -20,7 +20,11 @@ import { createEventLog, type EventLog } from "./events/event-log.js";
 import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
-import { localSessionLocks, postgresSessionLocks } from "./whatsapp/session-locks.js";
+import { advertisedUrl } from "./cluster/advertised-url.js";
+import { type GatewayRegistry, joinCluster } from "./cluster/gateway-registry.js";
+import { holderClients } from "./cluster/holder-client.js";
+import { internalTokens, loadClusterSecret, withInternalTokens } from "./cluster/internal-token.js";
+import { localSessionLeases, postgresSessionLeases } from "./cluster/session-leases.js";
 import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
 
 /** A running gateway. */
@@ -62,17 +66,23 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       log,
     );
     const sessions = createSessionRepository(db, eventLog);
-    const locks = config.databaseUrl ? postgresSessionLocks(config.databaseUrl, log) : localSessionLocks();
     const engineEvents = engineDb === db ? eventLog : createEventLog(engineDb, true);
     if (engineEvents !== eventLog) engineEvents.onAppended(hub.poke);
-    const engine = createSupervisor(engineDb, engineEvents, config, log, locks);
+    // PostgreSQL: sessions are leased among the gateways sharing the database; PGlite: one gateway.
+    const clustered = kind === "postgres";
+    let registry: GatewayRegistry | undefined;
+    const leases = clustered ? postgresSessionLeases(engineDb) : localSessionLeases(engineDb);
+    const engine = createSupervisor({ db: engineDb, events: engineEvents, config, log, leases, registry: () => registry });
+    const tokens = clustered ? internalTokens(await loadClusterSecret(db)) : undefined;
+    const holders = tokens ? holderClients(tokens, config.gatewayId) : undefined;
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
-    const authenticate = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
+    const bearer = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
+    const authenticate = tokens ? withInternalTokens(tokens, bearer) : bearer;
     const shutdown = new AbortController();
 
     // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
-    const serve = routes({ config, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine });
+    const serve = routes({ config, db, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine, holders });
     // gRPC health (database reachability) and server reflection, public; /healthz and /readyz beside them.
     const probe = createDatabaseProbe(db);
     let health: HealthHandle | undefined;
@@ -100,6 +110,16 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight)]),
     ]);
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
+    if (clustered) {
+      registry = await joinCluster({
+        databaseUrl: config.databaseUrl!,
+        name: config.gatewayId,
+        address: config.cluster.advertiseUrl ?? advertisedUrl(config, listener.port),
+        capacity: config.cluster.capacity,
+        leaseTtlMs: config.cluster.leaseTtlMs,
+        log,
+      });
+    }
     // Resume every session that should run (no QR needed for paired ones);
     // in the background, so the API answers while sockets connect.
     void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));

@@ -1,3 +1,4 @@
+import { ConnectError } from "@connectrpc/connect";
 import { ensureFirstRunKey, firstRunBanner } from "./bootstrap/first-run.js";
 import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -43,9 +44,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // A stray rejection (e.g. a socket event during a database outage) is logged, never fatal.
+  process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`wa-gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const text = err instanceof ConnectError ? err.rawMessage : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`wa-gateway failed to start: ${text}\n`);
   process.exit(1);
 });

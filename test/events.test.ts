@@ -251,7 +251,7 @@ describe.runIf(backends.some((b) => b.name === "postgres"))("fan-out across gate
     const a = await startTestGateway(pgBackend, { EVENTS_POLL_MS: "600000" });
     const org = a.newOrgId();
     const key = await a.createKey(org, ["manage", "read"]);
-    const b = await spawnGateway({ DATABASE_URL: pgBackend.databaseUrl!, GATEWAY_ID: "gw-b", EVENTS_POLL_MS: "600000" });
+    const b = await spawnGateway({ DATABASE_URL: a.config.databaseUrl!, GATEWAY_ID: "gw-b", EVENTS_POLL_MS: "600000" });
     try {
       const tap = tapEvents(clientFor(SessionService, grpc, a.url, key));
       await tap.ready;

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.js";
+import { lockEmbeddedDatabase } from "./embedded-lock.js";
 import { createPglitePool } from "./pglite-pool.js";
 
 /** An open database and what it runs on. */
@@ -41,11 +42,19 @@ export async function openDatabase(target: DatabaseTarget): Promise<OpenDatabase
   }
   const { PGlite } = await import("@electric-sql/pglite");
   let dir = target.dataDir;
+  let unlock = () => {};
   if (!dir.startsWith("memory://")) {
     mkdirSync(target.dataDir, { recursive: true });
+    unlock = lockEmbeddedDatabase(target.dataDir);
     dir = `${target.dataDir}/pglite`;
   }
-  const lite = await PGlite.create(dir);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPglitePool(lite) }) });
+  let lite;
+  try {
+    lite = await PGlite.create(dir);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPglitePool(lite, unlock) }) });
   return { db, kind: "pglite" };
 }

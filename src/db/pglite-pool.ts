@@ -6,9 +6,9 @@ import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kyse
  * expects, so both backends share one dialect, one query compiler and one set
  * of migrations. PGlite is a single connection: `connect()` hands it out to
  * one borrower at a time (a FIFO mutex), so a transaction never interleaves
- * with another caller's statements.
+ * with another caller's statements. `onEnd` runs after the database closed.
  */
-export function createPglitePool(db: PGlite): PostgresPool {
+export function createPglitePool(db: PGlite, onEnd: () => void = () => {}): PostgresPool {
   let tail: Promise<void> = Promise.resolve();
   let ended = false;
   return {
@@ -40,6 +40,7 @@ export function createPglitePool(db: PGlite): PostgresPool {
       ended = true;
       await tail;
       await db.close();
+      onEnd();
     },
   };
 }

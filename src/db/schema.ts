@@ -83,6 +83,39 @@ export interface WaAuthKeysTable {
   value: string;
 }
 
+/** `gateways`: one row per live (or recently live) gateway process. */
+export interface GatewaysTable {
+  /** Incarnation id: the name plus a per-start suffix. */
+  id: string;
+  /** `GATEWAY_ID`, shown as a session's `gatewayId`. */
+  name: string;
+  /** Second key of the advisory lock the process holds while it lives. */
+  lock_no: ColumnType<number, never, never>;
+  /** Base URL other gateways call for holder-only RPCs. */
+  address: string | null;
+  capacity: number;
+  draining: ColumnType<boolean, boolean | undefined, boolean>;
+  started_at: ColumnType<Date, Date | undefined, never>;
+  heartbeat_at: ColumnType<Date, Date | undefined, Date>;
+  expires_at: Timestamp;
+}
+
+/** `session_leases`: the holder of each session's socket, fenced by `epoch`. */
+export interface SessionLeasesTable {
+  session_id: string;
+  /** A `gateways.id`, or null when released. */
+  holder: string | null;
+  /** bigint; grows on every take-over. */
+  epoch: ColumnType<string | number, string | number, string | number>;
+  acquired_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** `cluster_secret`: one row, the key for gateway-to-gateway calls. */
+export interface ClusterSecretTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>;
+  secret: string;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -92,6 +125,9 @@ export interface Database {
   event_log_state: EventLogStateTable;
   wa_auth_creds: WaAuthCredsTable;
   wa_auth_keys: WaAuthKeysTable;
+  gateways: GatewaysTable;
+  session_leases: SessionLeasesTable;
+  cluster_secret: ClusterSecretTable;
 }
 
 /** A `sessions` row as read. */

@@ -11,9 +11,10 @@ export const publicServices = new Set<string>([
   "grpc.reflection.v1alpha.ServerReflection",
 ]);
 
-/** The capability an RPC needs: `read` for the event stream, `manage` for everything else. */
+/** The capability an RPC needs: `read` for the event stream and the gateway list, `manage` for everything else. */
 export function requiredCapability(service: string, method: string): Capability {
   if (service === "wagateway.v1.SessionService" && method === "WatchEvents") return "read";
+  if (service === "wagateway.v1.GatewayService") return "read";
   return "manage";
 }
 

@@ -1,10 +1,15 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { ApiKeyService } from "../../gen/wagateway/v1/api_key_service_pb.js";
+import { GatewayService } from "../../gen/wagateway/v1/gateway_service_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { ApiKeyRepository } from "../api-keys/api-key-repository.js";
 import { createApiKeyService } from "../api-keys/api-key-service.js";
+import { createGatewayService } from "../cluster/gateway-service.js";
+import type { HolderClients } from "../cluster/holder-client.js";
+import type { Kysely } from "kysely";
 import type { Config } from "../config.js";
+import type { Database } from "../db/schema.js";
 import type { SessionRepository } from "../sessions/session-repository.js";
 import type { EventHub } from "../events/event-hub.js";
 import type { EventLog } from "../events/event-log.js";
@@ -16,22 +21,27 @@ import type { Supervisor } from "../whatsapp/supervisor.js";
 /** What the services are built from. */
 export interface RouteDeps {
   config: Config;
+  db: Kysely<Database>;
   sessions: SessionRepository;
   apiKeys: ApiKeyRepository;
   apiKeyAuthenticator: ApiKeyAuthenticator;
   events: { log: EventLog; hub: EventHub };
   engine: Supervisor;
+  /** Forwarding to a session's holder; undefined with one gateway (PGlite). */
+  holders: HolderClients | undefined;
 }
 
 /** Registers every service of the contract on a router. */
 export function routes(deps: RouteDeps) {
+  const startedAt = new Date();
   return (router: ConnectRouter) => {
     const { subscriberBuffer, heartbeatMs, stallMs } = deps.config.events;
     router.service(SessionService, {
-      ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults, engine: deps.engine }),
-      ...createLifecycleService(deps.sessions, deps.engine),
+      ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults, engine: deps.engine, holders: deps.holders }),
+      ...createLifecycleService(deps.sessions, deps.engine, deps.holders),
       watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
+    router.service(GatewayService, createGatewayService(deps.db, deps.engine, startedAt));
   };
 }

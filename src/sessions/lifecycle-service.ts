@@ -9,6 +9,7 @@ import {
   StartSessionResponseSchema,
   StopSessionResponseSchema,
 } from "../../gen/wagateway/v1/session_service_pb.js";
+import type { HolderClients } from "../cluster/holder-client.js";
 import type { SessionRow } from "../db/schema.js";
 import { apiError } from "../errors/api-error.js";
 import { principalOf } from "../server/context-values.js";
@@ -17,10 +18,15 @@ import type { SessionRepository } from "./session-repository.js";
 import { toSessionMessage } from "./session-message.js";
 import { parseSessionId, validatePhoneNumber } from "./session-validation.js";
 
-/** The lifecycle RPCs: they drive the WhatsApp engine. */
+/**
+ * The lifecycle RPCs: they drive the WhatsApp engine. Calls that need the
+ * live socket (stop, restart, logout, pairing code) run on the gateway that
+ * holds the session: here, or forwarded to the holder through `holders`.
+ */
 export function createLifecycleService(
   sessions: SessionRepository,
   engine: Supervisor,
+  holders: HolderClients | undefined,
 ): Pick<
   ServiceImpl<typeof SessionService>,
   "startSession" | "stopSession" | "restartSession" | "logoutSession" | "getQrCode" | "requestPairingCode"
@@ -31,13 +37,19 @@ export function createLifecycleService(
     if (!row) throw apiError("not_found", "session not found");
     return row;
   };
+  /** A client to the gateway holding the session when that is another one. */
+  const holderOf = async (row: SessionRow, ctx: HandlerContext) => {
+    if (!holders) return undefined;
+    const holder = await engine.heldElsewhere(row.id);
+    return holder ? holders.to(holder, ctx) : undefined;
+  };
   const current = async (id: string) => {
     const row = await engine.store.get(id);
     if (!row) throw apiError("not_found", "session not found");
     return toSessionMessage(row);
   };
   const start = async (id: string) => {
-    await engine.store.apply(id, { patch: { desired_state: "running" } });
+    await engine.store.apply(id, { status: "starting", patch: { desired_state: "running" } });
     await engine.start(id);
   };
   const stop = async (id: string) => {
@@ -49,18 +61,23 @@ export function createLifecycleService(
   return {
     async startSession(req, ctx) {
       const row = await load(req.session, ctx);
-      if (!engine.isRunning(row.id)) await start(row.id);
+      // Running here or on another gateway: nothing to do.
+      if (!engine.isRunning(row.id) && !(await engine.heldElsewhere(row.id))) await start(row.id);
       return create(StartSessionResponseSchema, { session: await current(row.id) });
     },
 
     async stopSession(req, ctx) {
       const row = await load(req.session, ctx);
+      const remote = await holderOf(row, ctx);
+      if (remote) return remote.stopSession(req);
       await stop(row.id);
       return create(StopSessionResponseSchema, { session: await current(row.id) });
     },
 
     async restartSession(req, ctx) {
       const row = await load(req.session, ctx);
+      const remote = await holderOf(row, ctx);
+      if (remote) return remote.restartSession(req);
       await engine.stop(row.id);
       await start(row.id);
       return create(RestartSessionResponseSchema, { session: await current(row.id) });
@@ -69,6 +86,8 @@ export function createLifecycleService(
     async logoutSession(req, ctx) {
       const row = await load(req.session, ctx);
       if (row.phone_number === null) throw apiError("conflict", "session is not paired");
+      const remote = await holderOf(row, ctx);
+      if (remote) return remote.logoutSession(req);
       await engine.store.apply(row.id, { patch: { desired_state: "stopped" } });
       await engine.logout(row.id);
       await engine.store.apply(row.id, {
@@ -103,9 +122,9 @@ export function createLifecycleService(
         throw apiError("conflict", `session is not waiting for pairing (status ${row.status}); start it first`);
       }
       if (!engine.isRunning(row.id)) {
-        throw apiError("conflict", `session is held by gateway ${row.gateway_id ?? "(none yet)"}; request the pairing code there`, {
-          metadata: { gateway_id: row.gateway_id ?? "" },
-        });
+        const remote = await holderOf(row, ctx);
+        if (remote) return remote.requestPairingCode(req);
+        throw apiError("unavailable", "no gateway has connected the session yet; retry in a moment");
       }
       const code = await engine.requestPairingCode(row.id, req.phoneNumber);
       return create(RequestPairingCodeResponseSchema, { code });

@@ -8,6 +8,7 @@ import {
   type SessionService,
   UpdateSessionResponseSchema,
 } from "../../gen/wagateway/v1/session_service_pb.js";
+import type { HolderClients } from "../cluster/holder-client.js";
 import type { Config } from "../config.js";
 import { apiError } from "../errors/api-error.js";
 import { principalOf } from "../server/context-values.js";
@@ -22,14 +23,15 @@ export interface SessionServiceDeps {
   sessions: SessionRepository;
   defaults: Config["sessionDefaults"];
   engine: Supervisor;
+  /** Forwards to the gateway holding a session (PostgreSQL with several gateways). */
+  holders: HolderClients | undefined;
 }
 
 const notFound = () => apiError("not_found", "session not found");
 
-
 /** The SessionService's create/list/get/update/delete handlers (lifecycle RPCs: lifecycle-service.ts). */
 export function createSessionService(deps: SessionServiceDeps): Partial<ServiceImpl<typeof SessionService>> {
-  const { sessions, defaults, engine } = deps;
+  const { sessions, defaults, engine, holders } = deps;
   return {
     async createSession(req, ctx) {
       const principal = principalOf(ctx);
@@ -96,6 +98,9 @@ export function createSessionService(deps: SessionServiceDeps): Partial<ServiceI
       const id = sessionId(req.session);
       const row = await sessions.get(org, id);
       if (!row) throw notFound();
+      // The holder's socket must close (and unlink) first: delete runs where the session is held.
+      const holder = holders ? await engine.heldElsewhere(id) : undefined;
+      if (holder) return holders!.to(holder, ctx).deleteSession(req);
       // Unlink from WhatsApp when paired, stop the socket, then remove everything.
       if (row.phone_number !== null) await engine.logout(id);
       else await engine.stop(id);

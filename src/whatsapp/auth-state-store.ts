@@ -137,8 +137,9 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
 }
 
 /** Removes a session's auth state (logout). */
-export async function wipeAuthState(db: Kysely<Database>, sessionId: string): Promise<void> {
+export async function wipeAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<void> {
   await db.transaction().execute(async (tx) => {
+    await fence(tx);
     await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).execute();
     await tx.deleteFrom("wa_auth_creds").where("session_id", "=", sessionId).execute();
   });

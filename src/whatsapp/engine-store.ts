@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database, SessionRow, SessionUpdate } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import type { EventType, NewEvent } from "../events/event-types.js";
@@ -22,19 +22,28 @@ export interface EngineStore {
    * `session.status` event when the status changes) in one transaction.
    * Returns the updated row, or undefined when the session no longer exists.
    */
-  apply(sessionId: string, change: EngineChange): Promise<SessionRow | undefined>;
+  apply(sessionId: string, change: EngineChange, fence?: Fence): Promise<SessionRow | undefined>;
   get(sessionId: string): Promise<SessionRow | undefined>;
-  /** Sessions that should run (desired state `running`), wherever they are held. */
-  listRunnable(): Promise<SessionRow[]>;
+  /** Which of `sessionIds` should still run (desired state `running`, not deleted). */
+  runnableAmong(sessionIds: readonly string[]): Promise<Set<string>>;
   /** The data of the session's latest event of `type`, if any. */
   latestEventData(sessionId: string, type: EventType): Promise<Record<string, unknown> | undefined>;
+}
+
+/** Runs first in a write transaction and throws to refuse the write (lease fencing). */
+export type Fence = (tx: Transaction<Database>) => Promise<void>;
+
+/** The store as one lease holder sees it: every `apply` is fenced by its lease. */
+export function fencedEngineStore(store: EngineStore, fence: Fence): EngineStore {
+  return { ...store, apply: (sessionId, change) => store.apply(sessionId, change, fence) };
 }
 
 /** An {@link EngineStore} on Kysely and the event log. */
 export function createEngineStore(db: Kysely<Database>, log: EventLog): EngineStore {
   return {
-    apply(sessionId, change) {
+    apply(sessionId, change, fence) {
       return log.transact(async (tx) => {
+        await fence?.(tx);
         const before = await tx.selectFrom("sessions").selectAll().where("id", "=", sessionId).forUpdate().executeTakeFirst();
         if (!before) return { result: undefined, events: [] };
         const update: SessionUpdate = { ...change.patch, updated_at: new Date() };
@@ -60,8 +69,10 @@ export function createEngineStore(db: Kysely<Database>, log: EventLog): EngineSt
     get(sessionId) {
       return db.selectFrom("sessions").selectAll().where("id", "=", sessionId).executeTakeFirst();
     },
-    listRunnable() {
-      return db.selectFrom("sessions").selectAll().where("desired_state", "=", "running").orderBy("id").execute();
+    async runnableAmong(sessionIds) {
+      if (sessionIds.length === 0) return new Set();
+      const rows = await db.selectFrom("sessions").select("id").where("id", "in", [...sessionIds]).where("desired_state", "=", "running").execute();
+      return new Set(rows.map((r) => r.id));
     },
     async latestEventData(sessionId, type) {
       const row = await db

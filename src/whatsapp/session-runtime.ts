@@ -5,7 +5,8 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { apiError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
-import { type DbAuthState, loadAuthState, wipeAuthState } from "./auth-state-store.js";
+import { isLeaseLost } from "../cluster/lease-lost-error.js";
+import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from "./auth-state-store.js";
 import type { EngineStore } from "./engine-store.js";
 
 /** The QR currently offered for a scan. */
@@ -22,6 +23,10 @@ export interface RuntimeDeps {
   config: Config["whatsapp"] & { waWebSocketUrl: string; gatewayId: string };
   log: Logger;
   baileysLog: PinoLogger;
+  /** Guards every auth-state write (lease fencing). */
+  fence?: WriteFence;
+  /** Called when a fenced write was refused: another gateway holds the session now. */
+  onLeaseLost?: () => void;
 }
 
 /** Baileys' default QR lifetimes: the first ref lives 60 s, later ones 20 s. */
@@ -47,6 +52,9 @@ export class SessionRuntime {
   private qrCount = 0;
   private currentQr: QrInfo | undefined;
   private qrWaiters: (() => void)[] = [];
+  private openWaiters: (() => void)[] = [];
+  /** A detached logout's connection: writes no status while it lives. */
+  private quiet = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
 
@@ -59,8 +67,50 @@ export class SessionRuntime {
 
   /** Opens the first connection. */
   async start(): Promise<void> {
-    this.auth = await loadAuthState(this.deps.db, this.sessionId);
+    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
     await this.connect();
+  }
+
+  /** True while the socket is open and logged in. */
+  isWorking(): boolean {
+    return this.connected && !this.stopped;
+  }
+
+  /** Records, after {@link stop}, that the session moves to another gateway (it will reconnect there). */
+  async markHandedOver(): Promise<void> {
+    await this.deps.store.apply(this.sessionId, {
+      status: "starting",
+      reason: "handover",
+      patch: { gateway_id: null },
+      events: [{ type: "connection.close", data: { code: 0, reason: "handover", willReconnect: true } }],
+    });
+  }
+
+  /**
+   * Logout of a session that is not connected: connects with the stored
+   * auth state just long enough to unlink the device on WhatsApp (at most
+   * `connectTimeoutMs`), then wipes the auth state whatever happened.
+   */
+  async logoutDetached(): Promise<void> {
+    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
+    if (this.auth.isPaired()) {
+      const opened = new Promise<void>((resolve) => (this.openWaiters.push(resolve)));
+      await this.connect({ quiet: true });
+      const timer = new Promise((r) => setTimeout(r, this.deps.config.connectTimeoutMs));
+      await Promise.race([opened, timer]);
+      if (!this.connected) this.log.warn("could not reach WhatsApp to unlink; wiping local auth state anyway");
+    }
+    await this.logout();
+  }
+
+  /** Runs an event handler: a refused (fenced) write drops the session here; other errors are logged. */
+  private guard(p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      if (isLeaseLost(err)) {
+        this.stopped = true;
+        this.deps.onLeaseLost?.();
+      } else this.log.error("session event handling failed", { err });
+    });
   }
 
   /** The QR on offer, if the session is waiting for a scan. */
@@ -117,7 +167,7 @@ export class SessionRuntime {
     }
     await this.closeSocket();
     await this.auth?.flush();
-    await wipeAuthState(this.deps.db, this.sessionId);
+    await wipeAuthState(this.deps.db, this.sessionId, this.deps.fence);
   }
 
   private async closeSocket(): Promise<void> {
@@ -130,17 +180,20 @@ export class SessionRuntime {
     this.connected = false;
   }
 
-  private async connect(): Promise<void> {
+  private async connect(opts: { quiet?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     const auth = this.auth!;
     const { config } = this.deps;
     this.intentional = false;
     this.currentQr = undefined;
-    await this.deps.store.apply(this.sessionId, {
-      status: "starting",
-      patch: { gateway_id: config.gatewayId },
-      events: [{ type: "connection.connecting", data: { attempt: this.failures + 1 } }],
-    });
+    this.quiet = opts.quiet ?? false;
+    if (!this.quiet) {
+      await this.deps.store.apply(this.sessionId, {
+        status: "starting",
+        patch: { gateway_id: config.gatewayId },
+        events: [{ type: "connection.connecting", data: { attempt: this.failures + 1, gatewayId: config.gatewayId } }],
+      });
+    }
     if (this.stopped) return;
     const sock = makeWASocket({
       auth: auth.state,
@@ -164,25 +217,37 @@ export class SessionRuntime {
     let announced = auth.isPaired();
     sock.ev.on("creds.update", (update) => {
       Object.assign(auth.state.creds, update);
-      auth.saveCreds().catch((err: unknown) => this.log.error("could not save creds", { err }));
+      this.guard(auth.saveCreds());
       if (!announced && update.me?.id) {
         announced = true;
-        void this.onPaired();
+        this.guard(this.onPaired());
       }
     });
     sock.ev.on("connection.update", (u) => {
       if (sock !== this.sock) return;
-      if (u.qr) void this.onQr(u.qr);
-      if (u.connection === "open") void this.onOpen();
+      if (this.quiet) {
+        if (u.connection === "open") {
+          this.connected = true;
+          for (const w of this.openWaiters.splice(0)) w();
+        }
+        if (u.connection === "close") {
+          markClosed();
+          this.sock = undefined;
+          this.connected = false;
+        }
+        return;
+      }
+      if (u.qr) this.guard(this.onQr(u.qr));
+      if (u.connection === "open") this.guard(this.onOpen());
       if (u.connection === "close") {
         markClosed();
         const err = u.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
-        void this.onClose(err?.output?.statusCode ?? DisconnectReason.connectionClosed, err?.message ?? "closed");
+        this.guard(this.onClose(err?.output?.statusCode ?? DisconnectReason.connectionClosed, err?.message ?? "closed"));
       }
     });
     sock.ev.on("messages.upsert", ({ messages, type }) => {
       if (type !== "notify") return;
-      void this.maybeMarkRead(sock, messages.filter((m) => !m.key.fromMe).map((m) => m.key));
+      this.guard(this.maybeMarkRead(sock, messages.filter((m) => !m.key.fromMe).map((m) => m.key)));
     });
   }
 
@@ -229,7 +294,7 @@ export class SessionRuntime {
     await this.deps.store.apply(this.sessionId, {
       status: "working",
       patch: { last_connected_at: new Date(), gateway_id: this.deps.config.gatewayId, ...this.identity() },
-      events: [{ type: "connection.open", data: {} }],
+      events: [{ type: "connection.open", data: { gatewayId: this.deps.config.gatewayId } }],
     });
   }
 
@@ -244,14 +309,14 @@ export class SessionRuntime {
 
     if (code === DisconnectReason.restartRequired) {
       await store.apply(this.sessionId, { events: [close(true)] });
-      return this.connect();
+      return this.connect({ quiet: this.quiet });
     }
     if (terminal.has(code)) {
       this.stopped = true;
       if (code === DisconnectReason.loggedOut) {
         await this.auth?.flush();
-        await wipeAuthState(this.deps.db, this.sessionId);
-        this.auth = await loadAuthState(this.deps.db, this.sessionId);
+        await wipeAuthState(this.deps.db, this.sessionId, this.deps.fence);
+        this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
         await store.apply(this.sessionId, {
           status: "failed",
           reason: "logged_out",
@@ -291,6 +356,6 @@ export class SessionRuntime {
     const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
     await store.apply(this.sessionId, { status: "starting", events: [{ ...close(true), data: { ...close(true).data, retryInMs: Math.round(delay) } }] });
     this.log.info("reconnecting", { code, attempt: this.failures, delayMs: Math.round(delay) });
-    this.reconnectTimer = setTimeout(() => void this.connect().catch((err: unknown) => this.log.error("reconnect failed", { err })), delay);
+    this.reconnectTimer = setTimeout(() => this.guard(this.connect()), delay);
   }
 }

@@ -1,52 +1,89 @@
 import { WA_CERT_DETAILS } from "@whiskeysockets/baileys";
 import type { Kysely } from "kysely";
+import type { GatewayRegistry } from "../cluster/gateway-registry.js";
+import { isLeaseLost } from "../cluster/lease-lost-error.js";
+import { planRound, preferenceOrder } from "../cluster/placement.js";
+import type { Lease, LeaseHolder, SessionLeases } from "../cluster/session-leases.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import { apiError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
 import { baileysLogger } from "./baileys-logger.js";
-import { createEngineStore, type EngineStore } from "./engine-store.js";
+import { createEngineStore, type EngineStore, fencedEngineStore } from "./engine-store.js";
 import { type QrInfo, SessionRuntime } from "./session-runtime.js";
-import type { SessionLocks } from "./session-locks.js";
 
-/** Runs this process's WhatsApp sessions: one {@link SessionRuntime} per running session. */
+/** Runs this process's WhatsApp sessions: one {@link SessionRuntime} per session whose lease it holds. */
 export interface Supervisor {
   store: EngineStore;
+  /** `GATEWAY_ID`. */
+  readonly gatewayName: string;
   /**
-   * Reconciles with the database: starts every session that should run and
-   * that no other gateway holds, stops local ones that should not run any
-   * more. Runs at boot and then every `WA_SCAN_MS`; returns how many started.
+   * One reconciliation round: stops local sessions that should not run any
+   * more, takes this gateway's share of the sessions no live gateway holds,
+   * and (when rebalancing) hands over what exceeds its share. Runs at boot,
+   * every `WA_SCAN_MS` and when another gateway asks; returns how many it took.
    */
   resumeAll(): Promise<number>;
-  /** Starts the session's runtime here unless it runs here already; false when another gateway holds it. */
+  /**
+   * Starts the session here when it is not held anywhere and this gateway is
+   * among the least loaded; otherwise asks the cluster to place it. True
+   * when it runs here.
+   */
   start(sessionId: string): Promise<boolean>;
-  /** Stops the session's runtime, keeping auth. */
+  /** Stops the session's runtime here (keeping auth) and gives its lease up. */
   stop(sessionId: string): Promise<void>;
-  /** Unlinks and wipes auth; the runtime is stopped. */
+  /**
+   * Unlinks the device from WhatsApp and wipes its auth state. A paired
+   * session not connected anywhere is connected briefly to unlink it.
+   */
   logout(sessionId: string): Promise<void>;
   /** The QR on offer, if the session is waiting for a scan in this process. */
   qr(sessionId: string): QrInfo | undefined;
   requestPairingCode(sessionId: string, phoneNumber: string): Promise<string>;
   /** True when a runtime for the session exists in this process. */
   isRunning(sessionId: string): boolean;
-  /** Closes every socket (shutdown); desired states are kept so a restart resumes them. */
+  /** Ids of the sessions running in this process. */
+  localSessions(): string[];
+  /** This gateway's cluster membership (PostgreSQL), once joined. */
+  registry(): GatewayRegistry | undefined;
+  /** The live gateway holding the session when it is not this one (PostgreSQL only). */
+  heldElsewhere(sessionId: string): Promise<LeaseHolder | undefined>;
+  /**
+   * Leaves: marks this gateway draining, closes every socket and gives each
+   * lease up only after its socket closed, then asks the others to take them.
+   */
   close(): Promise<void>;
 }
 
+/** What the supervisor is built from. */
+export interface SupervisorDeps {
+  db: Kysely<Database>;
+  events: EventLog;
+  config: Config;
+  log: Logger;
+  leases: SessionLeases;
+  /** This gateway's cluster membership (PostgreSQL), once it has joined. */
+  registry: () => GatewayRegistry | undefined;
+}
+
+/** Local sessions handed over per round when rebalancing. */
+const maxMovesPerRound = 10;
+
 /** Creates the supervisor. */
-export function createSupervisor(db: Kysely<Database>, events: EventLog, config: Config, log: Logger, locks: SessionLocks): Supervisor {
+export function createSupervisor(opts: SupervisorDeps): Supervisor {
+  const { db, events, config, log, leases } = opts;
   if (config.whatsapp.rootPublicKey) WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
   const store = createEngineStore(db, events);
-  const runtimes = new Map<string, SessionRuntime>();
+  const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease }>();
   const engineLog = log.child({ component: "whatsapp" });
-  const deps = {
+  const baseDeps = {
     db,
-    store,
     config: { ...config.whatsapp, waWebSocketUrl: config.waWebSocketUrl, gatewayId: config.gatewayId },
     log: engineLog,
     baileysLog: baileysLogger(engineLog, config.whatsapp.logLevel),
   };
+  const holderId = () => opts.registry()?.id() ?? config.gatewayId;
   // Serializes lifecycle operations per session, so start/stop/logout never interleave.
   const queues = new Map<string, Promise<unknown>>();
   const exclusive = <T>(id: string, fn: () => Promise<T>): Promise<T> => {
@@ -59,70 +96,159 @@ export function createSupervisor(db: Kysely<Database>, events: EventLog, config:
     });
     return next;
   };
-  const stopRuntime = async (id: string) => {
-    const rt = runtimes.get(id);
-    if (!rt) return;
-    runtimes.delete(id);
-    await rt.stop();
-    await locks.release(id);
+
+  /** A runtime whose writes are fenced by `lease`; losing the lease drops it here. */
+  const newRuntime = (id: string, lease: Lease) => {
+    const fence = leases.fence(id, lease);
+    const rt: SessionRuntime = new SessionRuntime(id, {
+      ...baseDeps,
+      store: fencedEngineStore(store, fence),
+      fence,
+      onLeaseLost: () => void drop(id, rt),
+    });
+    return rt;
   };
-  /** Starts a runtime for a session whose lock this process holds. */
-  const run = async (id: string) => {
-    const rt = new SessionRuntime(id, deps);
-    runtimes.set(id, rt);
+  /** Closes a runtime that lost its lease: no writes, no release (the lease is someone else's). */
+  const drop = (id: string, rt: SessionRuntime) =>
+    exclusive(id, async () => {
+      if (runtimes.get(id)?.rt !== rt) return;
+      runtimes.delete(id);
+      engineLog.warn("lease lost: closing the session here", { sessionId: id });
+      await rt.stop();
+    });
+  /** Stops a local runtime and releases its lease once the socket is closed. */
+  const stopRuntime = async (id: string, handOver = false) => {
+    const entry = runtimes.get(id);
+    if (!entry) return;
+    runtimes.delete(id);
+    await entry.rt.stop();
+    if (handOver) await entry.rt.markHandedOver().catch(() => {});
+    await leases.release(id, entry.lease).catch((err: unknown) => engineLog.warn("could not release lease", { sessionId: id, err }));
+  };
+  /** Starts a runtime under a lease just taken. */
+  const run = async (id: string, lease: Lease) => {
+    const rt = newRuntime(id, lease);
+    runtimes.set(id, { rt, lease });
     try {
       await rt.start();
     } catch (err) {
       runtimes.delete(id);
       await rt.stop().catch(() => {});
-      await locks.release(id);
+      if (!isLeaseLost(err)) await leases.release(id, lease).catch(() => {});
       throw err;
     }
   };
-  // Without the lock connection, exclusivity is gone: stop every socket now.
-  locks.onLost(() => {
-    for (const id of [...runtimes.keys()]) void exclusive(id, async () => {
-      const rt = runtimes.get(id);
-      runtimes.delete(id);
-      await rt?.stop();
-    });
-  });
-  let scanTimer: NodeJS.Timeout | undefined;
-  let closed = false;
+  const runTaken = (taken: Map<string, Lease>) =>
+    Promise.all(
+      [...taken].map(([id, lease]) =>
+        exclusive(id, async () => {
+          if (closed || runtimes.has(id)) return leases.release(id, lease);
+          await run(id, lease);
+        }).catch((err: unknown) => engineLog.error("could not start session", { sessionId: id, err })),
+      ),
+    );
 
-  return {
+  let closed = false;
+  let scanTimer: NodeJS.Timeout | undefined;
+  let round: Promise<number> | undefined;
+  let again = false;
+  let joined = false;
+
+  /** Wires the cluster membership once: lapse drops everything, nudges trigger a round. */
+  const wire = (registry: GatewayRegistry) => {
+    if (joined) return;
+    joined = true;
+    registry.onLapse(() => {
+      for (const [id, { rt }] of runtimes) void drop(id, rt);
+    });
+    registry.onNudge(() => void supervisor.resumeAll().catch(() => {}));
+  };
+
+  const reconcile = async (): Promise<number> => {
+    // 1. Local sessions stopped, failed or deleted meanwhile (possibly through another gateway).
+    const local = [...runtimes.keys()];
+    if (local.length > 0) {
+      const wanted = await store.runnableAmong(local);
+      await Promise.all(local.filter((id) => !wanted.has(id)).map((id) => exclusive(id, () => stopRuntime(id))));
+    }
+    const registry = opts.registry();
+    if (!registry) {
+      // Embedded database: one gateway runs everything that should run.
+      const { ids } = await leases.unheld();
+      const taken = await leases.acquire(holderId(), ids.filter((id) => !runtimes.has(id)));
+      await runTaken(taken);
+      return taken.size;
+    }
+    wire(registry);
+    if (!registry.healthy()) return 0;
+    // 2. Placement: this gateway's share of the unheld sessions, and hand-overs when over it.
+    const [gateways, { ids, runnable }] = await Promise.all([registry.live(), leases.unheld()]);
+    const me = registry.id();
+    const plan = planRound(gateways, me, runnable, { rebalance: config.cluster.rebalance, maxMoves: maxMovesPerRound });
+    const names = gateways.filter((g) => !g.draining).map((g) => g.name);
+    const candidates = preferenceOrder(ids.filter((id) => !runtimes.has(id)), registry.name, names).slice(0, plan.take);
+    const taken = await leases.acquire(me, candidates);
+    await runTaken(taken);
+    if (plan.handOver > 0) {
+      const movable = [...runtimes].filter(([, e]) => e.rt.isWorking()).map(([id]) => id);
+      // The sessions this gateway is least attached to move first.
+      const order = preferenceOrder(movable, registry.name, names).reverse().slice(0, plan.handOver);
+      await Promise.all(order.map((id) => exclusive(id, () => stopRuntime(id, true))));
+      if (order.length > 0) {
+        engineLog.info("sessions handed over for balance", { count: order.length });
+        await registry.nudge();
+      }
+    }
+    return taken.size;
+  };
+
+  const supervisor: Supervisor = {
     store,
-    async resumeAll() {
-      if (closed) return 0;
-      const rows = await store.listRunnable();
-      const wanted = new Set(rows.map((r) => r.id));
-      // Local runtimes whose session was stopped, failed or deleted (possibly through another gateway).
-      await Promise.all(
-        [...runtimes.keys()].filter((id) => !wanted.has(id)).map((id) => exclusive(id, () => stopRuntime(id))),
-      );
-      const candidates = rows.map((r) => r.id).filter((id) => !runtimes.has(id));
-      const mine = await locks.acquire(candidates);
-      await Promise.all(
-        mine.map((id) =>
-          exclusive(id, async () => {
-            if (runtimes.has(id) || closed) return;
-            await run(id);
-          }).catch((err: unknown) => engineLog.error("could not start session", { sessionId: id, err })),
-        ),
-      );
-      if (mine.length > 0) engineLog.info("sessions taken up", { count: mine.length });
+    gatewayName: config.gatewayId,
+    resumeAll() {
+      if (closed) return Promise.resolve(0);
+      // One round at a time; a request during a round runs one more after it.
+      if (round) {
+        again = true;
+        return round;
+      }
+      round = reconcile()
+        .then((n) => {
+          if (n > 0) engineLog.info("sessions taken up", { count: n });
+          return n;
+        })
+        .finally(() => {
+          round = undefined;
+          if (again && !closed) {
+            again = false;
+            void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err }));
+          }
+        });
       if (!scanTimer && !closed) {
-        scanTimer = setInterval(() => void this.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err })), config.whatsapp.scanMs);
+        scanTimer = setInterval(() => void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err })), config.whatsapp.scanMs);
         scanTimer.unref();
       }
-      return mine.length;
+      return round;
     },
     start(id) {
       return exclusive(id, async () => {
         if (runtimes.has(id)) return true;
-        const [got] = await locks.acquire([id]);
-        if (!got) return false;
-        await run(id);
+        const registry = opts.registry();
+        if (registry) {
+          // Place it here only if no open gateway holds fewer sessions; otherwise let the least loaded take it.
+          const gateways = await registry.live();
+          const me = gateways.find((g) => g.id === registry.id());
+          const open = gateways.filter((g) => !g.draining && g.held < g.capacity);
+          const least = Math.min(...open.map((g) => g.held));
+          if (!me || me.draining || me.held >= me.capacity || (open.length > 0 && me.held > least)) {
+            await registry.nudge();
+            return false;
+          }
+        }
+        const taken = await leases.acquire(holderId(), [id]);
+        const lease = taken.get(id);
+        if (!lease) return false;
+        await run(id, lease);
         return true;
       });
     },
@@ -131,30 +257,49 @@ export function createSupervisor(db: Kysely<Database>, events: EventLog, config:
     },
     logout(id) {
       return exclusive(id, async () => {
-        let rt = runtimes.get(id);
-        runtimes.delete(id);
-        if (!rt) {
-          // Not running here: wipe the auth state only if no other gateway runs it.
-          const [got] = await locks.acquire([id]);
-          if (!got) throw apiError("conflict", "the session is running on another gateway; stop it first or retry there");
-          rt = new SessionRuntime(id, deps);
+        const entry = runtimes.get(id);
+        if (entry) {
+          runtimes.delete(id);
+          await entry.rt.logout();
+          await leases.release(id, entry.lease).catch(() => {});
+          return;
         }
-        await rt.logout();
-        await locks.release(id);
+        // Not connected here: take the lease (refused if another gateway holds it), connect briefly, unlink.
+        const lease = (await leases.acquire(holderId(), [id])).get(id);
+        if (!lease) throw apiError("unavailable", "the session is held by another gateway; retry");
+        const rt = newRuntime(id, lease);
+        try {
+          await rt.logoutDetached();
+        } finally {
+          await leases.release(id, lease).catch(() => {});
+        }
       });
     },
-    qr: (id) => runtimes.get(id)?.qr(),
+    qr: (id) => runtimes.get(id)?.rt.qr(),
     async requestPairingCode(id, phoneNumber) {
-      const rt = runtimes.get(id);
-      if (!rt) throw new Error("not running");
-      return rt.requestPairingCode(phoneNumber);
+      const entry = runtimes.get(id);
+      if (!entry) throw apiError("unavailable", "the session is not connected on this gateway; retry");
+      return entry.rt.requestPairingCode(phoneNumber);
     },
     isRunning: (id) => runtimes.has(id),
+    localSessions: () => [...runtimes.keys()],
+    registry: () => opts.registry(),
+    async heldElsewhere(id) {
+      const registry = opts.registry();
+      if (!registry || runtimes.has(id)) return undefined;
+      const holder = await leases.holderOf(id);
+      return holder && holder.id !== registry.id() ? holder : undefined;
+    },
     async close() {
       closed = true;
       if (scanTimer) clearInterval(scanTimer);
-      await Promise.all([...runtimes.keys()].map((id) => exclusive(id, () => stopRuntime(id))));
-      await locks.close();
+      const registry = opts.registry();
+      await registry?.drain();
+      await round?.catch(() => {});
+      await Promise.all([...runtimes.keys()].map((id) => exclusive(id, () => stopRuntime(id, registry !== undefined))));
+      await registry?.nudge();
+      await registry?.close();
     },
   };
+  return supervisor;
 }

@@ -8,6 +8,7 @@ import { type Gateway, startGateway } from "../../src/gateway.js";
 import { createLogger } from "../../src/logger.js";
 import { ulid } from "../../src/util/ulid.js";
 import type { Backend } from "./backends.js";
+import { createScratchDatabase } from "./scratch-database.js";
 
 /** A gateway started in-process on an ephemeral port, with helpers for tests. */
 export interface TestGateway extends Gateway {
@@ -19,14 +20,19 @@ export interface TestGateway extends Gateway {
   close(): Promise<void>;
 }
 
-/** Starts a gateway on `backend` with `env` overrides (PORT 0, loopback). */
+/**
+ * Starts a gateway on `backend` with `env` overrides (PORT 0, loopback). On
+ * PostgreSQL it gets a database of its own (dropped at close): gateways
+ * sharing a database form one cluster and would take each other's sessions.
+ */
 export async function startTestGateway(backend: Backend, env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), "wagw-test-"));
+  const scratch = backend.databaseUrl ? await createScratchDatabase(backend.databaseUrl) : undefined;
   const config: Config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
     DATA_DIR: dataDir,
-    ...(backend.databaseUrl ? { DATABASE_URL: backend.databaseUrl } : {}),
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
     SHUTDOWN_GRACE_MS: "2000",
     GATEWAY_ID: "gw-test",
     LOG_LEVEL: "error",
@@ -34,7 +40,13 @@ export async function startTestGateway(backend: Backend, env: Record<string, str
     WA_WEBSOCKET_URL: "ws://127.0.0.1:9/ws/chat",
     ...env,
   });
-  const gateway = await startGateway(config, createLogger("error"));
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, createLogger("error"));
+  } catch (err) {
+    await scratch?.drop();
+    throw err;
+  }
   const keys = createApiKeyRepository(gateway.db);
   return {
     ...gateway,
@@ -44,6 +56,7 @@ export async function startTestGateway(backend: Backend, env: Record<string, str
     newOrgId: () => `org_${ulid()}`,
     async close() {
       await gateway.stop();
+      await scratch?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

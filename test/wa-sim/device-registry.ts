@@ -120,6 +120,11 @@ export class DeviceRegistry {
     return s;
   }
 
+  /** Starts a new observation window: every device's peak becomes its current live count. */
+  resetPeaks(): void {
+    for (const s of this.statsByKey.values()) s.maxConcurrent = s.live;
+  }
+
   /** Records the end of a logged-in connection. */
   loginClosed(key: string): void {
     const s = this.stats(key);

@@ -51,6 +51,8 @@ export interface WaSimulator {
   liveConnections(jidUser: string): number;
   /** Highest number of simultaneous logged-in connections ever seen (max over devices for a bare phone). */
   maxConcurrent(jidUser: string): number;
+  /** Starts a new observation window for {@link maxConcurrent}: peaks are reset to the live counts. */
+  resetMaxConcurrent(): void;
   /** Accepted logins so far (summed over devices for a bare phone). */
   totalLogins(jidUser: string): number;
   /** Currently linked devices. */

@@ -237,6 +237,10 @@ class Simulator implements WaSimulator, ConnectionHandler {
     return this.registry.keysFor(jidUser).reduce((n, k) => n + this.registry.stats(k).live, 0);
   }
 
+  resetMaxConcurrent(): void {
+    this.registry.resetPeaks();
+  }
+
   maxConcurrent(jidUser: string): number {
     return this.registry.keysFor(jidUser).reduce((n, k) => Math.max(n, this.registry.stats(k).maxConcurrent), 0);
   }

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001-initial.js";
 import * as m0002 from "./0002-events.js";
 import * as m0003 from "./0003-wa-auth.js";
+import * as m0004 from "./0004-cluster.js";
 
 /**
  * Every migration, in order. Names sort lexically; append new files with the
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   "0001-initial": m0001,
   "0002-events": m0002,
   "0003-wa-auth": m0003,
+  "0004-cluster": m0004,
 };
