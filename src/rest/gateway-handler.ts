@@ -5,6 +5,7 @@ import { Code, type ConnectRouter, ConnectError, type ContextValues, createConne
 import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../logger.js";
+import { withBinaryInputGuard } from "../server/binary-input-guard.js";
 import { createCors } from "./cors.js";
 import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
 import { buildOpenApi, type OpenApiInfo } from "./openapi.js";
@@ -46,14 +47,13 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   // Every in-flight call listens on the shutdown signal: not a leak.
   if (options.shutdownSignal) setMaxListeners(0, options.shutdownSignal);
-  const router = createConnectRouter({
-    ...options,
-    acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli],
-    readMaxBytes: options.readMaxBytes ?? maxBodyBytes,
-  });
+  const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
+  const readMaxBytes = options.readMaxBytes ?? maxBodyBytes;
+  const router = createConnectRouter({ ...options, acceptCompression, readMaxBytes });
   options.routes(router);
+  // Undecodable protobuf is the caller's fault: validation_error, not connect-es's internal.
   const paths = new Map<string, UniversalHandler>();
-  for (const h of router.handlers) paths.set(h.requestPath, h);
+  for (const h of router.handlers) paths.set(h.requestPath, withBinaryInputGuard(h, { readMaxBytes, acceptCompression }));
   const renderers = options.renderers ?? [qrCodePngRenderer];
   const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi, renderers));
   const rest = createRestHandler({

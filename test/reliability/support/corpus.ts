@@ -14,20 +14,6 @@ export interface CorpusCase {
   run(): Promise<{ verdict: Verdict; detail: string }>;
 }
 
-/**
- * A known deviation from "only 4xx", tracked rather than hidden: connect-es
- * (protocol/serialization.js, envelope.js) answers a request whose protobuf
- * bytes do not decode, or whose envelope sets the compressed flag without an
- * encoding, with `internal` (HTTP 500 / grpc-status 13) before our handlers or
- * interceptors run. The gRPC spec itself asks for INTERNAL in the second case.
- */
-export function isKnownDeviation(what: string): boolean {
-  return /: protobuf |compressed flag without/.test(what);
-}
-
-/** The gateway's error log line for the same deviation (server streams pass through our error interceptor). */
-export const knownDeviationLog = /"message":"\[internal\] (parse binary: |received compressed envelope, but do not know how to decompress)/;
-
 /** A well-formed id of no existing session, and bad ids. */
 const absentId = "01J9ZX8K2QHV0M3T6R7P4N5W8C";
 const badIds = ["not-a-ulid", "01J9ZX8K2QHV0M3T6R7P4N5W8", "ILOU0000000000000000000000", "x".repeat(10_000), "%00", "%FF%FE", "..%2F..%2Fetc", "😀"];
