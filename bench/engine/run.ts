@@ -74,6 +74,7 @@ async function measure(n: number) {
   };
   const ready = /"msg":"ready".*?"url":"([^"]+)"/;
   let gw = await start(["src/main.ts"], env, ready, "stderr");
+  current = gw;
   const onCrash = (g: typeof gw) => (code: number | null, signal: string | null) => {
     if (signal !== "SIGKILL" && signal !== "SIGTERM") process.stderr.write(`gateway exited (${code} ${signal}):\n${g.stderr.slice(-4000)}\n`);
   };
@@ -120,6 +121,7 @@ async function measure(n: number) {
   await new Promise((r) => gw.child.once("exit", r));
   const tKill = Date.now();
   gw = await start(["src/main.ts"], env, ready, "stderr");
+  current = gw;
   client = createClient(SessionService, createGrpcTransport({
     baseUrl: gw.match[1]!,
     interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
@@ -151,6 +153,16 @@ async function measure(n: number) {
     qrAfterRestart,
   };
 }
+
+/** The gateway being measured: its last log lines are printed if the bench fails. */
+let current: Proc | undefined;
+const dump = (err: unknown) => {
+  process.stderr.write(`engine bench failed: ${String(err)}\n--- gateway stderr (tail) ---\n${current?.stderr.slice(-6000) ?? ""}\n`);
+  current?.child.kill("SIGKILL");
+  process.exit(1);
+};
+process.on("uncaughtException", dump);
+process.on("unhandledRejection", dump);
 
 await ensurePostgres();
 const rows = [];
