@@ -93,6 +93,20 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
     }
   });
 
+  it("embedded mode is one process: a second gateway or the CLI on the same DATA_DIR is refused clearly", async () => {
+    const gw = await spawnGateway(env);
+    try {
+      await expect(spawnGateway(env, 20_000)).rejects.toThrow(/in use by process \d+.*DATABASE_URL/s);
+      const cli = await runCli(["apikey", "list", "--org", "org_cli"], env);
+      expect(cli.code).toBe(6);
+      expect(cli.stderr).toMatch(/^conflict: the embedded database in .* is in use by process/);
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+    // Released on exit: the CLI works again.
+    expect((await runCli(["apikey", "list", "--org", "org_cli"], env)).code).toBe(0);
+  });
+
   it("refuses bad configuration with a clear message", async () => {
     await expect(spawnGateway({ ...env, PORT: "eighty" }, 20_000)).rejects.toThrow(/PORT must be an integer/);
   });

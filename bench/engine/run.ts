@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
+import { cpuSeconds, type Proc, runPool as pool, startChild as start } from "../child-process.js";
 import { rssMiB, sleep } from "../process-stats.js";
 
 /**
@@ -16,48 +16,6 @@ import { rssMiB, sleep } from "../process-stats.js";
  */
 const counts = (process.env.ENGINE_BENCH_SESSIONS ?? "100,1000").split(",").map(Number);
 const idleSeconds = Number(process.env.ENGINE_BENCH_IDLE_S ?? 20);
-const root = new URL("../..", import.meta.url).pathname;
-
-interface Proc {
-  child: ChildProcess;
-  stdout: string;
-  stderr: string;
-}
-
-function start(args: string[], env: Record<string, string>, ready: RegExp, stream: "stdout" | "stderr"): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  const p: Proc = { child, stdout: "", stderr: "" };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} not ready:\n${p.stderr.slice(-2000)}`)), 120_000);
-    const check = () => {
-      const m = ready.exec(p[stream]);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ ...p, match: m, get stdout() { return p.stdout; }, get stderr() { return p.stderr; } });
-      }
-    };
-    child.stdout!.on("data", (d: Buffer) => ((p.stdout += d.toString()), check()));
-    child.stderr!.on("data", (d: Buffer) => {
-      p.stderr += d.toString();
-      if (p.stderr.length > 1e6) p.stderr = p.stderr.slice(-1e5);
-      check();
-    });
-    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}:\n${p.stderr.slice(-2000)}`)));
-  });
-}
-
-/** CPU seconds (user + system) used so far by `pid`. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function pool<T>(items: T[], size: number, fn: (t: T) => Promise<void>) {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: size }, async () => {
-    for (let t = queue.shift(); t !== undefined; t = queue.shift()) await fn(t);
-  }));
-}
 
 async function measure(n: number) {
   const db = await createFreshDatabase("wagw_engine_bench");

@@ -4,11 +4,16 @@ import { startWaSimulator } from "../../test/wa-sim/index.js";
 
 /**
  * The WhatsApp simulator in its own process, for the engine bench: prints
- * `{url, rootPublicKey, control}` as one JSON line on stdout, and plays the
- * phone on `POST /scan {qr, phoneNumber}`.
+ * `{url, rootPublicKey, control}` as one JSON line on stdout, plays the
+ * phone on `POST /scan {qr, phoneNumber}`, and answers `GET /max-concurrent`
+ * with the highest number of simultaneous connections any device had.
  */
 const sim = await startWaSimulator({ initialPreKeyCount: Number(process.env.SIM_PREKEYS ?? 0) });
 const control = createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/max-concurrent") {
+    res.end(JSON.stringify({ max: sim.devices().reduce((m, d) => Math.max(m, d.maxConcurrent), 0) }));
+    return;
+  }
   let body = "";
   req.on("data", (d: Buffer) => (body += d.toString()));
   req.on("end", () => {
