@@ -21,6 +21,7 @@ import { startEventRetention } from "./events/event-retention.js";
 import { listenForEvents } from "./events/pg-listener.js";
 import { createSessionRepository } from "./sessions/session-repository.js";
 import { advertisedUrl } from "./cluster/advertised-url.js";
+import { clusterGauges } from "./cluster/cluster-metrics.js";
 import { type GatewayRegistry, joinCluster } from "./cluster/gateway-registry.js";
 import { holderClients } from "./cluster/holder-client.js";
 import { internalTokens, loadClusterSecret, withInternalTokens } from "./cluster/internal-token.js";
@@ -72,7 +73,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const clustered = kind === "postgres";
     let registry: GatewayRegistry | undefined;
     const leases = clustered ? postgresSessionLeases(engineDb) : localSessionLeases(engineDb);
-    const engine = createSupervisor({ db: engineDb, events: engineEvents, config, log, leases, registry: () => registry });
+    const engine = createSupervisor({ db: engineDb, events: engineEvents, config, log, leases, clustered, registry: () => registry });
     const tokens = clustered ? internalTokens(await loadClusterSecret(db)) : undefined;
     const holders = tokens ? holderClients(tokens, config.gatewayId) : undefined;
     const apiKeys = createApiKeyRepository(db);
@@ -107,7 +108,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
     const endpoints = new Map([
       ...probeEndpoints(probe, () => stoppingNow),
-      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight)]),
+      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine)]),
     ]);
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
     if (clustered) {

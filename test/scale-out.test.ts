@@ -114,6 +114,10 @@ describe.runIf(pgBackend)("three gateway processes on one PostgreSQL", { timeout
     const rows = await holders("gw-b");
     for (const g of held) expect([...rows.values()].filter((n) => n === g.id).length).toBe(g.sessions);
     for (const phone of phoneOf.values()) expect(sim.maxConcurrent(phone)).toBe(1);
+    // The same view in /metrics.
+    const metrics = await (await fetch(`${procs.get("gw-c")!.url}/metrics`)).text();
+    for (const g of held) expect(metrics).toContain(`wagateway_cluster_gateway_sessions{gateway="${g.id}",instance="${g.instance}"} ${g.sessions}`);
+    expect(metrics).toMatch(/wagateway_local_sessions \d+/);
   });
 
   it("answers a pairing-code request on a gateway that does not hold the session", async () => {

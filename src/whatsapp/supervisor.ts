@@ -63,6 +63,8 @@ export interface SupervisorDeps {
   config: Config;
   log: Logger;
   leases: SessionLeases;
+  /** True on PostgreSQL: sessions are leased among gateways, and nothing starts before this one has joined. */
+  clustered: boolean;
   /** This gateway's cluster membership (PostgreSQL), once it has joined. */
   registry: () => GatewayRegistry | undefined;
 }
@@ -172,6 +174,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       await Promise.all(local.filter((id) => !wanted.has(id)).map((id) => exclusive(id, () => stopRuntime(id))));
     }
     const registry = opts.registry();
+    if (opts.clustered && !registry) return 0;
     if (!registry) {
       // Embedded database: one gateway runs everything that should run.
       const { ids } = await leases.unheld();
@@ -234,6 +237,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       return exclusive(id, async () => {
         if (runtimes.has(id)) return true;
         const registry = opts.registry();
+        if (opts.clustered && !registry) return false; // not joined yet: the first round places it
         if (registry) {
           // Place it here only if no open gateway holds fewer sessions; otherwise let the least loaded take it.
           const gateways = await registry.live();
@@ -265,6 +269,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
           return;
         }
         // Not connected here: take the lease (refused if another gateway holds it), connect briefly, unlink.
+        if (opts.clustered && !opts.registry()) throw apiError("unavailable", "the gateway is still joining; retry");
         const lease = (await leases.acquire(holderId(), [id])).get(id);
         if (!lease) throw apiError("unavailable", "the session is held by another gateway; retry");
         const rt = newRuntime(id, lease);
