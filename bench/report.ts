@@ -186,7 +186,9 @@ function reliabilitySection(): string[] {
     "  before connect-es, which would answer `internal`.",
     "- **security**: the JWT matrix (alg none, HS256 with the public key, expired, wrong iss/aud, unknown kid, garbage) over REST,",
     "  Connect and gRPC → unauthorized; cached signing keys keep working after the JWKS endpoint goes down; an unreachable JWKS →",
-    "  `unavailable` (503), API keys unaffected; 1,000 random API keys → only unauthorized; another organization's key on every route",
+    "  `unavailable` (503), API keys unaffected; 1,000 random API keys from one address → 100 unauthorized, then `rate_limited`",
+    "  (429 / RESOURCE_EXHAUSTED with Retry-After) without a key lookup, the real key refused from that address and accepted from",
+    "  another (`AUTH_FAILURE_LIMIT`); keys are found by SHA-256 hash, never compared byte by byte; another organization's key on every route",
     "  and RPC that names a session or key → `not_found`.",
     "",
   ];

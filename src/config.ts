@@ -41,6 +41,8 @@ export interface Config {
     | undefined;
   /** How long a verified API key is trusted without a database look-up. */
   apiKeyCacheTtlMs: number;
+  /** Failed bearer attempts per client address and window before `rate_limited` (`AUTH_FAILURE_LIMIT`, 0 = off; `AUTH_FAILURE_WINDOW_MS`). */
+  authFailures: { limit: number; windowMs: number };
   /** This process's id, shown as `gatewayId` (`GATEWAY_ID`). */
   gatewayId: string;
   /** WhatsApp's WebSocket endpoint (`WA_WEBSOCKET_URL`). */
@@ -133,6 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : undefined,
     apiKeyCacheTtlMs: int(env, "API_KEY_CACHE_TTL_MS", 10_000, 0, 3_600_000),
+    authFailures: { limit: int(env, "AUTH_FAILURE_LIMIT", 100, 0, 1_000_000), windowMs: int(env, "AUTH_FAILURE_WINDOW_MS", 60_000, 1_000, 86_400_000) },
     gatewayId: nonEmpty(env.GATEWAY_ID) ?? `gw-${hostname().toLowerCase().replace(/[^a-z0-9-]/g, "-")}`,
     waWebSocketUrl: nonEmpty(env.WA_WEBSOCKET_URL) ?? "wss://web.whatsapp.com/ws/chat",
     whatsapp: {

@@ -6,6 +6,7 @@ import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/conn
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../logger.js";
 import { withBinaryInputGuard } from "../server/binary-input-guard.js";
+import { clientAddressHeader, clientKey } from "../server/client-address.js";
 import { createCors } from "./cors.js";
 import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
 import { buildOpenApi, type OpenApiInfo } from "./openapi.js";
@@ -41,7 +42,7 @@ export type GatewayHandler = ((req: Req, res: Res) => void) & { router: ConnectR
  * One request handler for every protocol: CORS first, then Connect, gRPC and
  * gRPC-Web by procedure path, then REST/JSON (and `/openapi.json`) for
  * everything else. The router is built once; REST calls run through its
- * handlers in-process.
+ * handlers in-process. Every request gets the internal client-address header.
  */
 export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
@@ -69,6 +70,8 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
 
   const handler = (req: Req, res: Res) => {
     if (cors(req, res)) return;
+    // Who is calling, for the interceptors (failed-auth limit); never taken from the client.
+    req.headers[clientAddressHeader] = clientKey(req.socket?.remoteAddress);
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const uHandler = paths.get(q < 0 ? url : url.slice(0, q));

@@ -8,6 +8,7 @@ import { backends } from "../support/backends.js";
 import { type JwksServer, startJwksServer } from "../support/jwks-server.js";
 import { startTestGateway, type TestGateway } from "../support/test-gateway.js";
 import { type ProbeAnswer, probeConnect, probeGrpc, probeRest } from "./support/protocol-probe.js";
+import { h1Request } from "./support/http1.js";
 import { h2Connect } from "./support/raw-h2.js";
 import { n, summary } from "./support/summary.js";
 
@@ -74,29 +75,51 @@ describe.each(backends)("security on $name", (backend) => {
     summary(`security/JWT (${backend.name}): ${bad.length} forged or invalid token kinds × 3 protocols → unauthorized (401); valid tokens accepted, and still accepted from cached keys with the JWKS endpoint down`);
   });
 
-  it("API-key brute force: only unauthorized, nothing accepted, the real key unaffected", { timeout: 120_000 }, async () => {
-    const attempts = 1_000;
-    const words = new Map<string, number>();
-    for (let i = 0; i < attempts; i += 50) {
-      const batch = await Promise.all(
-        Array.from({ length: 50 }, (_, j) => {
-          const guess = `wag_${randomBytes(32).toString("base64url")}`;
-          const k = (i + j) % 3;
-          return k === 0 ? probeRest(gw.url, "GET", "/api/v1/sessions", guess, undefined) : k === 1 ? probeConnect(gw.url, listSessions, guess, {}) : probeGrpc(h2, listSessions, guess, {});
-        }),
+  it("API-key brute force: rate limited per client after 100 misses, the real key unaffected elsewhere", { timeout: 120_000 }, async () => {
+    // The attacker calls from another loopback address (the whole 127/8 reaches the gateway).
+    const attacker = "127.0.0.2";
+    const limit = 100; // AUTH_FAILURE_LIMIT's default
+    const batch = 50;
+    const h2a = h2Connect(gw.url, attacker);
+    const probes = [
+      (token: string) => probeRest(gw.url, "GET", "/api/v1/sessions", token, undefined, attacker),
+      (token: string) => probeConnect(gw.url, listSessions, token, {}, attacker),
+      (token: string) => probeGrpc(h2a, listSessions, token, {}),
+    ];
+    try {
+      const attempts = 1_000;
+      const words = new Map<string, number>();
+      for (let i = 0; i < attempts; i += batch) {
+        const answers = await Promise.all(
+          Array.from({ length: batch }, (_, j) => probes[(i + j) % 3]!(`wag_${randomBytes(32).toString("base64url")}`)),
+        );
+        for (const a of answers) words.set(`${a.protocol} ${a.word}`, (words.get(`${a.protocol} ${a.word}`) ?? 0) + 1);
+      }
+      const answers = Object.fromEntries(words);
+      const count = (re: RegExp) => [...words].filter(([w]) => re.test(w)).reduce((sum, [, c]) => sum + c, 0);
+      const refused = count(/ (unauthorized|unauthenticated)$/);
+      const limited = count(/ (rate_limited|resource_exhausted)$/);
+      // Once blocked, even the real key is refused from that address, without being looked up, with a retry hint.
+      const realFromAttacker = await Promise.all(probes.map((probe) => probe(keyA)));
+      const retryAfter = (await h1Request(gw.url, "GET", "/api/v1/sessions", { authorization: `Bearer ${keyA}` }, undefined, undefined, attacker)).headers["retry-after"];
+      // A near miss (the real key with its last character changed) from elsewhere is refused the same way as any miss.
+      const near = keyA.slice(0, -1) + (keyA.endsWith("A") ? "B" : "A");
+      expect(await everyProtocol(gw, h2, near)).toEqual(unauthorized);
+      expect((await everyProtocol(gw, h2, keyA)).map((a) => a.word), "the real key from another address").toEqual(["ok", "ok", "ok"]);
+      summary(
+        `security/brute force (${backend.name}): ${n(attempts)} random API keys from one address over REST, Connect and gRPC → ${n(refused)} unauthorized, then ${n(limited)} rate_limited ` +
+          `(429 / RESOURCE_EXHAUSTED, Retry-After ${String(retryAfter)} s) without a key lookup: ${JSON.stringify(answers)}; the real key from that address rate_limited too, from another address ok; ` +
+          "keys are found by the SHA-256 of the presented secret (no secret compared byte by byte)",
       );
-      for (const a of batch) words.set(`${a.protocol} ${a.word}`, (words.get(`${a.protocol} ${a.word}`) ?? 0) + 1);
+      expect(refused + limited).toBe(attempts);
+      expect(refused).toBeGreaterThanOrEqual(limit);
+      expect(refused).toBeLessThan(limit + batch); // calls already in flight when the limit was reached
+      expect(realFromAttacker.map((a) => a.word)).toEqual(["rate_limited", "resource_exhausted", "rate_limited"]);
+      expect(realFromAttacker.map((a) => a.status)).toEqual([429, 429, 200]);
+      expect(Number(retryAfter)).toBeGreaterThan(0);
+    } finally {
+      h2a.close();
     }
-    const answers = Object.fromEntries(words);
-    // A near miss (the real key with its last character changed) is refused the same way.
-    const near = keyA.slice(0, -1) + (keyA.endsWith("A") ? "B" : "A");
-    expect(await everyProtocol(gw, h2, near)).toEqual(unauthorized);
-    expect((await everyProtocol(gw, h2, keyA)).map((a) => a.word)).toEqual(["ok", "ok", "ok"]);
-    summary(
-      `security/brute force (${backend.name}): ${n(attempts)} random API keys over REST, Connect and gRPC → ${JSON.stringify(answers)}; ` +
-        "keys are looked up by SHA-256 hash (no secret compared byte by byte); no per-client limit on failed attempts yet (each miss costs one indexed query)",
-    );
-    for (const w of Object.keys(answers)) expect(w).toMatch(/ (unauthorized|unauthenticated|rate_limited|resource_exhausted)$/);
   });
 
   it("cross-organization probes on every route and protocol answer not_found", { timeout: 120_000 }, async () => {

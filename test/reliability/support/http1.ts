@@ -9,8 +9,8 @@ export interface H1Answer {
   timedOut: boolean;
 }
 
-/** One HTTP/1.1 request on a fresh connection, aborted after `timeoutMs`. */
-export function h1Request(baseUrl: string, method: string, path: string, headers: Record<string, string>, body: Buffer | string | undefined, timeoutMs = 10_000): Promise<H1Answer> {
+/** One HTTP/1.1 request on a fresh connection (from `localAddress`, e.g. a loopback alias, when given), aborted after `timeoutMs`. */
+export function h1Request(baseUrl: string, method: string, path: string, headers: Record<string, string>, body: Buffer | string | undefined, timeoutMs = 10_000, localAddress?: string): Promise<H1Answer> {
   return new Promise((resolve) => {
     const h = body === undefined ? headers : { "content-length": String(Buffer.byteLength(body)), ...headers };
     const chunks: Buffer[] = [];
@@ -23,7 +23,7 @@ export function h1Request(baseUrl: string, method: string, path: string, headers
       clearTimeout(timer);
       resolve({ status, headers: resHeaders, body: Buffer.concat(chunks), timedOut });
     };
-    const req = http.request(`${baseUrl}${path}`, { method, headers: h, agent: false }, (res) => {
+    const req = http.request(`${baseUrl}${path}`, { method, headers: h, agent: false, ...(localAddress ? { localAddress } : {}) }, (res) => {
       status = res.statusCode ?? 0;
       resHeaders = res.headers;
       res.on("data", (c: Buffer) => chunks.push(c));

@@ -11,9 +11,9 @@ export interface ProbeAnswer {
   word: string;
 }
 
-/** Calls `method` with `body` (JSON shape) over Connect JSON (HTTP/1.1); `word` is the Connect code or `ok`. */
-export async function probeConnect(baseUrl: string, method: DescMethod, token: string, body: JsonObject): Promise<ProbeAnswer> {
-  const r = await h1Request(baseUrl, "POST", `/${method.parent.typeName}/${method.name}`, { authorization: `Bearer ${token}`, "content-type": "application/json" }, JSON.stringify(body));
+/** Calls `method` with `body` (JSON shape) over Connect JSON (HTTP/1.1, from `localAddress` when given); `word` is the Connect code or `ok`. */
+export async function probeConnect(baseUrl: string, method: DescMethod, token: string, body: JsonObject, localAddress?: string): Promise<ProbeAnswer> {
+  const r = await h1Request(baseUrl, "POST", `/${method.parent.typeName}/${method.name}`, { authorization: `Bearer ${token}`, "content-type": "application/json" }, JSON.stringify(body), undefined, localAddress);
   const json = safeJson(r.body.toString()) as { code?: string } | undefined;
   return { protocol: "Connect", status: r.status, word: r.status === 200 ? "ok" : (json?.code ?? `HTTP ${r.status}`) };
 }
@@ -29,9 +29,9 @@ export async function probeGrpc(session: http2.ClientHttp2Session, method: DescM
   return { protocol: "gRPC", status: r.status, word: gs === "0" ? "ok" : (grpcNames[gs] ?? `grpc-status ${gs}`) };
 }
 
-/** Calls a REST route; `word` is `ok` or the error envelope's code. */
-export async function probeRest(baseUrl: string, method: string, path: string, token: string, body: JsonObject | undefined): Promise<ProbeAnswer> {
-  const r = await h1Request(baseUrl, method, path, { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) }, body ? JSON.stringify(body) : undefined);
+/** Calls a REST route (from `localAddress` when given); `word` is `ok` or the error envelope's code. */
+export async function probeRest(baseUrl: string, method: string, path: string, token: string, body: JsonObject | undefined, localAddress?: string): Promise<ProbeAnswer> {
+  const r = await h1Request(baseUrl, method, path, { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) }, body ? JSON.stringify(body) : undefined, undefined, localAddress);
   const json = safeJson(r.body.toString()) as { error?: { code?: string } } | undefined;
   return { protocol: "REST", status: r.status, word: r.status < 300 ? "ok" : (json?.error?.code ?? `HTTP ${r.status}`) };
 }

@@ -36,9 +36,9 @@ export function h2Request(session: http2.ClientHttp2Session, headers: http2.Outg
   });
 }
 
-/** Opens an h2c session (prior knowledge) that ignores session errors. */
-export function h2Connect(baseUrl: string): http2.ClientHttp2Session {
-  const s = http2.connect(baseUrl);
+/** Opens an h2c session (prior knowledge, from `localAddress` when given) that ignores session errors. */
+export function h2Connect(baseUrl: string, localAddress?: string): http2.ClientHttp2Session {
+  const s = http2.connect(baseUrl, (localAddress ? { localAddress } : {}) as http2.ClientSessionOptions);
   s.on("error", () => {});
   return s;
 }
