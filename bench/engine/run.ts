@@ -7,6 +7,7 @@ import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
 import { cpuSeconds, type Proc, runPool as pool, startChild as start } from "../child-process.js";
 import { rssMiB, sleep } from "../process-stats.js";
+import { retryUnavailable } from "../retry-interceptor.js";
 
 /**
  * Engine bench (`npm run bench:engine`): N paired sessions connected to the
@@ -40,7 +41,7 @@ async function measure(n: number) {
   const key = /API key:\s+(wag_\S+)/.exec(gw.stdout)![1]!;
   let client = createClient(SessionService, createGrpcTransport({
     baseUrl: gw.match[1]!,
-    interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+    interceptors: [retryUnavailable(), (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
   }));
   await sleep(3_000);
   const rss0 = rssMiB(gw.child.pid)!;
@@ -82,7 +83,7 @@ async function measure(n: number) {
   current = gw;
   client = createClient(SessionService, createGrpcTransport({
     baseUrl: gw.match[1]!,
-    interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+    interceptors: [retryUnavailable(), (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
   }));
   let working = 0;
   for (;;) {

@@ -9,6 +9,7 @@ import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { type Proc, runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres, postgresVersion } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
+import { retryUnavailable } from "../retry-interceptor.js";
 
 /**
  * Scale-out bench (`npm run bench:failover`): three gateway processes on one
@@ -56,7 +57,7 @@ async function measure(n: number) {
     key ||= /API key:\s+(wag_\S+)/.exec(proc.stdout)![1]!;
     const transport = createGrpcTransport({
       baseUrl: proc.match[1]!,
-      interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
+      interceptors: [retryUnavailable(), (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))],
     });
     gws.set(name, { name, proc, sessions: createClient(SessionService, transport), gateways: createClient(GatewayService, transport) });
   };

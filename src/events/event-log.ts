@@ -50,22 +50,25 @@ export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog 
     async transact(fn) {
       let appended = false;
       const result = await db.transaction().execute(async (tx) => {
-        // First statement: from here to commit, appends are serialized, so
-        // ids become visible in increasing order (no reader can see N+1
-        // while N is still uncommitted).
-        await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(tx);
         const { result, events } = await fn(tx);
         if (events.length > 0) {
-          const rows = await tx
-            .insertInto("events")
-            .values(events.map((e) => ({ organization_id: e.organizationId, session_id: e.sessionId, type: e.type, data: JSON.stringify(e.data) })))
-            .returning("id")
-            .execute();
-          appended = true;
+          // Appends are serialized from here to commit, so ids become visible
+          // in increasing order (no reader can see N+1 while N is still
+          // uncommitted). Taken after the change itself: the lock is held for
+          // two statements and the commit, whatever `fn` did.
+          await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(tx);
+          const values = events.map((e) => ({ organization_id: e.organizationId, session_id: e.sessionId, type: e.type, data: JSON.stringify(e.data) }));
           if (notify) {
-            const max = rows.reduce((m, r) => (BigInt(r.id) > m ? BigInt(r.id) : m), 0n);
-            await sql`select pg_notify(${eventsChannel}, ${max.toString()})`.execute(tx);
+            // Insert and announce in one round trip.
+            await tx
+              .with("ins", (w) => w.insertInto("events").values(values).returning("id"))
+              .selectFrom("ins")
+              .select(sql`pg_notify(${eventsChannel}, max(ins.id)::text)`.as("n"))
+              .execute();
+          } else {
+            await tx.insertInto("events").values(values).execute();
           }
+          appended = true;
         }
         return result;
       });

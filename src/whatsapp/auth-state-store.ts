@@ -7,6 +7,7 @@ import {
   type SignalDataTypeMap,
 } from "@whiskeysockets/baileys";
 import type { Kysely, Transaction } from "kysely";
+import { retryTransient } from "../db/database-unavailable.js";
 import type { Database } from "../db/schema.js";
 
 /** A session's Baileys auth state backed by the database, plus persistence hooks. */
@@ -45,6 +46,8 @@ type KeyRow = { session_id: string; type: string; key_id: string; value: string 
  * transaction runs, later `keys.set` calls merge into the next one (last
  * value per key wins, in call order), so a burst of Baileys updates costs a
  * few transactions, none is lost, and reads see every acknowledged write.
+ * A write that meets a transient database error (outage, exhausted pool) is
+ * retried in place, so later writes never overtake it.
  */
 export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<DbAuthState> {
   const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
@@ -59,7 +62,7 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
   let pending: Map<string, string | null> | undefined;
   let pendingWrite: Promise<void> | undefined;
   const writeKeys = (batch: Map<string, string | null>) =>
-    db.transaction().execute(async (tx) => {
+    retryTransient(() => db.transaction().execute(async (tx) => {
       await fence(tx);
       const upserts: KeyRow[] = [];
       const deletes = new Map<string, string[]>();
@@ -78,7 +81,7 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
       for (const [type, ids] of deletes) {
         await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).where("type", "=", type).where("key_id", "in", ids).execute();
       }
-    });
+    }));
 
   const state: AuthenticationState = {
     creds,
@@ -121,14 +124,16 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
     saveCreds() {
       const text = encodeAuthValue(state.creds);
       return serialize(() =>
-        db.transaction().execute(async (tx) => {
-          await fence(tx);
-          await tx
-            .insertInto("wa_auth_creds")
-            .values({ session_id: sessionId, creds: text, updated_at: new Date() })
-            .onConflict((oc) => oc.column("session_id").doUpdateSet({ creds: text, updated_at: new Date() }))
-            .execute();
-        }),
+        retryTransient(() =>
+          db.transaction().execute(async (tx) => {
+            await fence(tx);
+            await tx
+              .insertInto("wa_auth_creds")
+              .values({ session_id: sessionId, creds: text, updated_at: new Date() })
+              .onConflict((oc) => oc.column("session_id").doUpdateSet({ creds: text, updated_at: new Date() }))
+              .execute();
+          }),
+        ),
       ).then(() => {});
     },
     isPaired: () => Boolean(state.creds.me?.id),

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
+import { retryTransient } from "../db/database-unavailable.js";
 import type { Database, SessionRow, SessionUpdate } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import type { EventType, NewEvent } from "../events/event-types.js";
@@ -33,9 +34,13 @@ export interface EngineStore {
 /** Runs first in a write transaction and throws to refuse the write (lease fencing). */
 export type Fence = (tx: Transaction<Database>) => Promise<void>;
 
-/** The store as one lease holder sees it: every `apply` is fenced by its lease. */
+/**
+ * The store as one lease holder sees it: every `apply` is fenced by its
+ * lease, and retried through transient database errors (what the engine
+ * learns from WhatsApp must not be dropped because the pool was busy).
+ */
 export function fencedEngineStore(store: EngineStore, fence: Fence): EngineStore {
-  return { ...store, apply: (sessionId, change) => store.apply(sessionId, change, fence) };
+  return { ...store, apply: (sessionId, change) => retryTransient(() => store.apply(sessionId, change, fence)) };
 }
 
 /** An {@link EngineStore} on Kysely and the event log. */
