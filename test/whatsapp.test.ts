@@ -122,6 +122,22 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
     await client.stopSession({ session: id });
   });
 
+  it("logout of a stopped session connects briefly to unlink the device on WhatsApp", async () => {
+    const { id, phone } = await pairByQr();
+    await client.stopSession({ session: id });
+    await waitUntil("socket closed", () => (sim.liveConnections(phone) === 0 ? true : undefined));
+    expect(sim.devices().some((d) => d.phoneNumber === phone)).toBe(true);
+    const logins = sim.totalLogins(phone);
+    const out = await client.logoutSession({ session: id });
+    expect(out.session!.status).toBe(SessionStatus.STOPPED);
+    expect(sim.totalLogins(phone)).toBe(logins + 1);
+    // The simulated phone no longer lists the device, and nothing stays connected.
+    expect(sim.devices().some((d) => d.phoneNumber === phone)).toBe(false);
+    await waitUntil("socket closed", () => (sim.liveConnections(phone) === 0 ? true : undefined));
+    expect(await gw.db.selectFrom("wa_auth_creds").select("session_id").where("session_id", "=", id).execute()).toEqual([]);
+    expect((await client.getSession({ session: id })).session!.status).toBe(SessionStatus.STOPPED);
+  });
+
   it("handles faults: dropped connection reconnects; conflict stops; device removed → failed logged_out", async () => {
     const a = await pairByQr();
     const logins = sim.totalLogins(a.phone);

@@ -57,6 +57,9 @@ export class SessionRuntime {
   private quiet = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
+  private settle!: () => void;
+  /** Resolves when the first connection attempt has an outcome: open, a QR on offer, closed, or stopped. */
+  readonly settled = new Promise<void>((r) => (this.settle = r));
 
   constructor(
     readonly sessionId: string,
@@ -147,6 +150,7 @@ export class SessionRuntime {
   /** Closes the socket and stops reconnecting; the auth state is kept. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.settle();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.closeSocket();
     await this.auth?.flush();
@@ -258,6 +262,7 @@ export class SessionRuntime {
   }
 
   private async onQr(qr: string): Promise<void> {
+    this.settle();
     this.qrCount++;
     const lifetime = this.deps.config.qrTimeoutMs ?? (this.qrCount === 1 ? defaultFirstQrMs : defaultNextQrMs);
     this.currentQr = { qr, expiresAt: Date.now() + lifetime, attempt: this.qrCount };
@@ -287,6 +292,7 @@ export class SessionRuntime {
   }
 
   private async onOpen(): Promise<void> {
+    this.settle();
     this.connected = true;
     this.failures = 0;
     this.qrCount = 0;
@@ -299,6 +305,7 @@ export class SessionRuntime {
   }
 
   private async onClose(code: number, message: string): Promise<void> {
+    this.settle();
     this.sock = undefined;
     const wasConnected = this.connected;
     this.connected = false;

@@ -72,6 +72,30 @@ export interface SupervisorDeps {
 /** Local sessions handed over per round when rebalancing. */
 const maxMovesPerRound = 10;
 
+/**
+ * Sessions connecting at once when many start together (boot, failover):
+ * beyond this, handshakes only compete for the CPU and run into their
+ * timeouts, so the rest wait for a slot.
+ */
+const connectingAtOnce = 50;
+
+/** A counting semaphore: `run(fn)` waits for one of `size` slots. */
+function limiter(size: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active >= size) await new Promise<void>((r) => waiting.push(r));
+    else active++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
+
 /** Creates the supervisor. */
 export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const { db, events, config, log, leases } = opts;
@@ -140,12 +164,22 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       throw err;
     }
   };
+  const connecting = limiter(connectingAtOnce);
+  /** Starts sessions just leased, a bounded number connecting at a time. */
   const runTaken = (taken: Map<string, Lease>) =>
     Promise.all(
       [...taken].map(([id, lease]) =>
-        exclusive(id, async () => {
-          if (closed || runtimes.has(id)) return leases.release(id, lease);
-          await run(id, lease);
+        connecting(async () => {
+          await exclusive(id, async () => {
+            // Taken by an instance that has lapsed meanwhile: not ours to run any more.
+            if (closed || runtimes.has(id) || lease.holder !== holderId()) return leases.release(id, lease);
+            await run(id, lease);
+          });
+          // The slot is held until the first attempt has an outcome, outside the session's queue.
+          const rt = runtimes.get(id)?.rt;
+          let timer: NodeJS.Timeout | undefined;
+          if (rt) await Promise.race([rt.settled, new Promise((r) => (timer = setTimeout(r, config.whatsapp.connectTimeoutMs)))]);
+          clearTimeout(timer);
         }).catch((err: unknown) => engineLog.error("could not start session", { sessionId: id, err })),
       ),
     );
