@@ -11,9 +11,15 @@ import { createEventLog } from "../src/events/event-log.js";
 import { createLogger } from "../src/logger.js";
 import { loadAuthState, wipeAuthState } from "../src/whatsapp/auth-state-store.js";
 import { createEngineStore } from "../src/whatsapp/engine-store.js";
+import { GatewayService } from "../gen/wagateway/v1/gateway_service_pb.js";
 import { backends } from "./support/backends.js";
+import { expectApiError } from "./support/expect-error.js";
+import { startTestGateway } from "./support/test-gateway.js";
+import { clientFor, transportCases } from "./support/transports.js";
 import { createScratchDatabase, type ScratchDatabase } from "./support/scratch-database.js";
 import { waitUntil } from "./support/wait.js";
+
+const grpc = transportCases[0]!;
 
 describe("placement", () => {
   const gw = (id: string, held: number, capacity = 100, draining = false) => ({ id, name: id, held, capacity, draining });
@@ -46,6 +52,21 @@ describe("placement", () => {
     // Each gateway's first 80 are (almost all) its natural share: little overlap.
     expect([...firsts[0]!].filter((id) => firsts[1]!.has(id)).length).toBeLessThan(10);
     expect(preferenceOrder(ids, "a", names)).toEqual(preferenceOrder([...ids].reverse(), "a", names));
+  });
+});
+
+describe("ListGateways on the embedded database", () => {
+  it("shows this one gateway, and needs the read capability", async () => {
+    const gw = await startTestGateway(backends[0]!, { GATEWAY_CAPACITY: "250" });
+    try {
+      const org = gw.newOrgId();
+      const { gateways } = await clientFor(GatewayService, grpc, gw.url, await gw.createKey(org, ["read"])).listGateways({});
+      expect(gateways).toHaveLength(1);
+      expect(gateways[0]).toMatchObject({ id: "gw-test", current: true, sessions: 0, organizationSessions: 0, capacity: 250, draining: false });
+      await expectApiError(clientFor(GatewayService, grpc, gw.url, await gw.createKey(org, ["manage"])).listGateways({}), "forbidden");
+    } finally {
+      await gw.close();
+    }
   });
 });
 

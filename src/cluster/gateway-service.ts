@@ -10,7 +10,7 @@ import type { Supervisor } from "../whatsapp/supervisor.js";
  * ListGateways: every live gateway with its load. With PGlite there is one,
  * this process.
  */
-export function createGatewayService(db: Kysely<Database>, engine: Supervisor, startedAt: Date): ServiceImpl<typeof GatewayService> {
+export function createGatewayService(db: Kysely<Database>, engine: Supervisor, startedAt: Date, capacity: number): ServiceImpl<typeof GatewayService> {
   return {
     async listGateways(_req, ctx) {
       const org = principalOf(ctx).organizationId;
@@ -25,7 +25,7 @@ export function createGatewayService(db: Kysely<Database>, engine: Supervisor, s
               instance: engine.gatewayName,
               sessions: local.length,
               organizationSessions: mine,
-              capacity: 0,
+              capacity,
               startedAt: BigInt(startedAt.getTime()),
               heartbeatAt: BigInt(Date.now()),
               current: true,

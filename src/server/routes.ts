@@ -42,6 +42,6 @@ export function routes(deps: RouteDeps) {
       watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
-    router.service(GatewayService, createGatewayService(deps.db, deps.engine, startedAt));
+    router.service(GatewayService, createGatewayService(deps.db, deps.engine, startedAt, deps.config.cluster.capacity));
   };
 }
