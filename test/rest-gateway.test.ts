@@ -207,23 +207,25 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     expect(s.headers.allow).toBe("DELETE, GET, PATCH");
   });
 
-  it("lifecycle RPCs without an engine yet answer 501 (code internal) after auth", async () => {
+  it("lifecycle RPCs reach the engine after auth, with the contract's answers for an unpaired session", async () => {
     const mine = await call("POST", "/api/v1/sessions", { body: {} });
     const id = mine.json.id as string;
-    for (const [method, path, body] of [
-      ["GET", `/api/v1/sessions/${id}/qr`, undefined],
-      ["POST", `/api/v1/sessions/${id}/pairing-code`, { phoneNumber: "6281234567890" }],
-      ["POST", `/api/v1/sessions/${id}/start`, {}],
-      ["POST", `/api/v1/sessions/${id}/stop`, {}],
-      ["POST", `/api/v1/sessions/${id}/restart`, {}],
-      ["POST", `/api/v1/sessions/${id}/logout`, {}],
-    ] as const) {
+    const steps = [
+      ["GET", `/api/v1/sessions/${id}/qr`, undefined, 409],
+      ["POST", `/api/v1/sessions/${id}/pairing-code`, { phoneNumber: "6281234567890" }, 409],
+      ["POST", `/api/v1/sessions/${id}/logout`, {}, 409],
+      ["POST", `/api/v1/sessions/${id}/start`, {}, 200],
+      ["POST", `/api/v1/sessions/${id}/restart`, {}, 200],
+      ["POST", `/api/v1/sessions/${id}/stop`, {}, 200],
+    ] as const;
+    for (const [method, path, body, status] of steps) {
       const r = await call(method, path, { body });
-      // Whichever lands first: the engine (2xx/409) or the placeholder (501).
-      if (r.status === 501) expectError(r, 501, "internal");
-      else expect([200, 409], `${method} ${path}: ${r.text}`).toContain(r.status);
+      if (status === 409) expectError(r, 409, "conflict");
+      else expect(r.status, `${method} ${path}: ${r.text}`).toBe(200);
       expectError(await call(method, path, { token: null, body }), 401, "unauthorized");
     }
+    const stopped = await call("GET", `/api/v1/sessions/${id}`);
+    expect(stopped.json).toMatchObject({ id, status: "stopped" });
   });
 
   it("serves /openapi.json without credentials, describing every contract route", () => {
@@ -233,6 +235,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
         "/api/v1/api-keys",
         "/api/v1/api-keys/{key}",
         "/api/v1/events",
+        "/api/v1/gateways",
         "/api/v1/sessions",
         "/api/v1/sessions/{session}",
         "/api/v1/sessions/{session}/logout",
