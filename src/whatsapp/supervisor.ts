@@ -5,6 +5,7 @@ import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { planRound, preferenceOrder } from "../cluster/placement.js";
 import type { Lease, LeaseHolder, SessionLeases } from "../cluster/session-leases.js";
 import type { Config } from "../config.js";
+import { isTransientDatabaseError } from "../db/database-unavailable.js";
 import type { Database } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import { apiError } from "../errors/api-error.js";
@@ -28,7 +29,8 @@ export interface Supervisor {
   /**
    * Starts the session here when it is not held anywhere and this gateway is
    * among the least loaded; otherwise asks the cluster to place it. True
-   * when it runs here.
+   * when it runs here; false too when the database is busy (the next round
+   * starts it), so a recorded wish to run is never reported as a failure.
    */
   start(sessionId: string): Promise<boolean>;
   /** Stops the session's runtime here (keeping auth) and gives its lease up. */
@@ -288,6 +290,11 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         if (!lease) return false;
         await run(id, lease);
         return true;
+      }).catch((err: unknown) => {
+        // The wish to run is recorded: a busy or briefly unreachable database only delays the start to the next round.
+        if (!isTransientDatabaseError(err)) throw err;
+        engineLog.warn("session start deferred to the next round", { sessionId: id, err });
+        return false;
       });
     },
     stop(id) {
