@@ -20,18 +20,30 @@ export interface LoadTally {
 
 type Call = (kind: "get" | "list" | "create") => Promise<string | undefined>;
 
+/** The API keys of a load run: `read` owns `sessionIds`; `write` (another organization) receives the creates. */
+export interface LoadKeys {
+  read: string;
+  write: string;
+}
+
 /**
  * Runs `clients` concurrent loops for `seconds` against `baseUrl`; each call
  * picks the next protocol (REST and every transport in transports.ts) and a
- * mix of 70 % GetSession, 20 % ListSessions, 10 % CreateSession.
+ * mix of 70 % GetSession, 20 % ListSessions, 10 % CreateSession. Creates go
+ * to the `write` key's organization, so the sessions read (and the size of
+ * each ListSessions answer) stay the same from the first second to the last.
  */
-export async function runMixedLoad(baseUrl: string, key: string, sessionIds: string[], clients: number, seconds: number): Promise<LoadTally> {
+export async function runMixedLoad(baseUrl: string, keys: LoadKeys, sessionIds: string[], clients: number, seconds: number): Promise<LoadTally> {
   const tally: LoadTally = { requests: 0, errors: 0, serverErrors: 0, created: [], samples: [], byProtocol: {} };
-  const rpc = transportCases.map((tc) => ({ name: tc.name, client: clientFor(SessionService, tc, baseUrl, key) as Client<typeof SessionService> }));
+  const rpc = transportCases.map((tc) => ({
+    name: tc.name,
+    reader: clientFor(SessionService, tc, baseUrl, keys.read) as Client<typeof SessionService>,
+    writer: clientFor(SessionService, tc, baseUrl, keys.write) as Client<typeof SessionService>,
+  }));
   const pickId = () => sessionIds[Math.floor(Math.random() * sessionIds.length)]!;
   const protocols: { name: string; call: Call }[] = [
-    { name: "REST", call: (kind) => restCall(baseUrl, key, kind, pickId) },
-    ...rpc.map(({ name, client }) => ({
+    { name: "REST", call: (kind) => restCall(baseUrl, kind === "create" ? keys.write : keys.read, kind, pickId) },
+    ...rpc.map(({ name, reader: client, writer }) => ({
       name,
       call: async (kind: "get" | "list" | "create") => {
         if (kind === "get") {
@@ -42,10 +54,10 @@ export async function runMixedLoad(baseUrl: string, key: string, sessionIds: str
         }
         if (kind === "list") {
           const r = await client.listSessions({});
-          if (r.sessions.length < sessionIds.length) throw new Error(`ListSessions returned ${r.sessions.length} sessions`);
+          if (r.sessions.length !== sessionIds.length) throw new Error(`ListSessions returned ${r.sessions.length} sessions`);
           return undefined;
         }
-        return (await client.createSession({ label: "load" })).session?.id;
+        return (await writer.createSession({ label: "load" })).session?.id;
       },
     })),
   ];
