@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import { withBinaryInputGuard } from "../server/binary-input-guard.js";
 import { clientAddressHeader, clientKey } from "../server/client-address.js";
 import { createCors } from "./cors.js";
+import { directRouter } from "./direct-router.js";
 import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
 import { buildOpenApi, type OpenApiInfo } from "./openapi.js";
 import { createRestHandler } from "./rest-handler.js";
@@ -51,7 +52,9 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
   const readMaxBytes = options.readMaxBytes ?? maxBodyBytes;
   const router = createConnectRouter({ ...options, acceptCompression, readMaxBytes });
-  options.routes(router);
+  // REST calls unary methods directly through the same interceptors (no protocol round trip).
+  const recorded = directRouter(router, options.interceptors ?? []);
+  options.routes(recorded.router);
   // Undecodable protobuf is the caller's fault: validation_error, not connect-es's internal.
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, withBinaryInputGuard(h, { readMaxBytes, acceptCompression }));
@@ -59,6 +62,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi, renderers));
   const rest = createRestHandler({
     handlers: router.handlers,
+    direct: recorded.direct,
     maxBodyBytes,
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ...(options.bodyIdleMs !== undefined && { bodyIdleMs: options.bodyIdleMs }),

@@ -5,6 +5,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { validationError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
 import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
+import type { DirectUnary } from "./direct-unary.js";
 import { type HttpBinding, readHttpBindings } from "./http-rule.js";
 import { invokeServerStream, invokeUnary, rpcRequestHeader } from "./invoke.js";
 import { FieldError } from "./json-read.js";
@@ -22,6 +23,8 @@ type Res = ServerResponse | Http2ServerResponse;
 export interface RestHandlerOptions {
   /** The router's handlers (`router.handlers`); their services' annotations define the routes. */
   handlers: readonly UniversalHandler[];
+  /** Unary methods callable in-process through the router's interceptors; others go through their handler. */
+  direct?: ReadonlyMap<DescMethod, DirectUnary>;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
   /** Interval of SSE heartbeat comments. */
@@ -43,6 +46,7 @@ export type RestHandler = ((req: Req, res: Res) => void) & { table: RouteTable }
 interface Route {
   binding: HttpBinding;
   handler: UniversalHandler;
+  direct: DirectUnary | undefined;
   streaming: boolean;
   mapper: StreamItemMapper | undefined;
   renderers: MediaRenderer[];
@@ -51,7 +55,8 @@ interface Route {
 /**
  * The REST/JSON transcoder: routes from the `google.api.http` annotations of
  * every service the handlers serve, each call made in-process through the
- * router's own handler (interceptors, auth and error mapping shared).
+ * router's interceptors (auth and error mapping shared): unary calls
+ * directly when `direct` has them, streams through the router's handler.
  */
 export function createRestHandler(opts: RestHandlerOptions): RestHandler {
   const byMethod = new Map<DescMethod, UniversalHandler>();
@@ -65,7 +70,8 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     if (b.method.methodKind === "client_streaming" || b.method.methodKind === "bidi_streaming") continue;
     const name = `${b.method.parent.typeName}/${b.method.name}`;
     const renderers = (opts.renderers ?? []).filter((r) => r.method === name);
-    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, streaming, mapper: streaming ? streamItemMapper(b) : undefined, renderers });
+    const direct = streaming ? undefined : opts.direct?.get(b.method);
+    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, direct, streaming, mapper: streaming ? streamItemMapper(b) : undefined, renderers });
   }
   const waitMs = opts.streamHeadersWaitMs ?? 500;
 
@@ -122,7 +128,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     const header = rpcRequestHeader(req.headers, route.streaming ? "application/connect+proto" : "application/proto");
     if (route.streaming) return serveStream(req, res, route, input, header, ac, opts.heartbeatMs, waitMs);
 
-    const result = await invokeUnary(route.handler, input, header, ac.signal);
+    const result = route.direct ? await route.direct(input, header, ac.signal) : await invokeUnary(route.handler, input, header, ac.signal);
     res.off("close", onClose);
     const extra = passThroughHeaders(result.header);
     if (!result.ok) {
