@@ -8,6 +8,7 @@ import type { Logger } from "../logger.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from "./auth-state-store.js";
 import type { EngineStore } from "./engine-store.js";
+import { withSharedAsyncStorage } from "./shared-async-storage.js";
 
 /** The QR currently offered for a scan. */
 export interface QrInfo {
@@ -199,7 +200,8 @@ export class SessionRuntime {
       });
     }
     if (this.stopped) return;
-    const sock = makeWASocket({
+    // One AsyncLocalStorage for all sockets (see shared-async-storage.ts).
+    const sock = withSharedAsyncStorage(() => makeWASocket({
       auth: auth.state,
       waWebSocketUrl: config.waWebSocketUrl,
       logger: this.deps.baileysLog as never,
@@ -211,7 +213,7 @@ export class SessionRuntime {
       keepAliveIntervalMs: config.keepAliveMs,
       ...(config.qrTimeoutMs !== undefined ? { qrTimeout: config.qrTimeoutMs } : {}),
       getMessage: async () => undefined,
-    });
+    }));
     this.sock = sock;
     let markClosed!: () => void;
     this.socketClosed = new Promise<void>((r) => (markClosed = r));
