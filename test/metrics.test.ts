@@ -88,7 +88,8 @@ describe("logs", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "wagw-logs-"));
     const gw = await spawnGateway({ DATA_DIR: dataDir, LOG_LEVEL: "debug", WA_WEBSOCKET_URL: "ws://127.0.0.1:9/ws/chat" });
     try {
-      const token = /API key:\s+(wag_[A-Za-z0-9_-]{43})/.exec(gw.stdout())![1]!;
+      // The first-run banner (stdout) may arrive after the "ready" line (stderr).
+      const token = await waitUntil("the first-run API key", () => /API key:\s+(wag_[A-Za-z0-9_-]{43})/.exec(gw.stdout())?.[1], 10_000);
       const client = createGatewayClient({ baseUrl: gw.url, token, protocol: "connect" });
       const { secret } = await client.apiKeys.createApiKey({ name: "logged?", permissions: [1] });
       await client.sessions.listSessions({}, { headers: { "x-request-id": "trace-me-1" } });

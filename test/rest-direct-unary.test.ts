@@ -28,10 +28,10 @@ describe("REST direct unary calls", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect((r.message as unknown as { session: { id: string } }).session.id).toBe("s1");
-    expect([r.header.get("x-from-handler"), r.header.get("x-trailer")]).toEqual(["1", "2"]);
+    expect([r.header.get("x-from-handler"), r.trailer.get("x-trailer")]).toEqual(["1", "2"]);
   });
 
-  it("return ConnectErrors as they are, with their metadata as headers, and anything else as internal without its message", async () => {
+  it("return ConnectErrors as they are, and anything else as internal without its message", async () => {
     const limited = createDirectUnary(getSession, () => {
       const e = new ConnectError("slow down", Code.ResourceExhausted);
       e.metadata.set("retry-after", "7");
@@ -40,7 +40,7 @@ describe("REST direct unary calls", () => {
     const r1 = await limited(input, new Headers(), new AbortController().signal);
     expect(r1.ok).toBe(false);
     if (r1.ok) return;
-    expect([r1.error.code, r1.error.rawMessage, r1.header.get("retry-after")]).toEqual([Code.ResourceExhausted, "slow down", "7"]);
+    expect([r1.error.code, r1.error.rawMessage, r1.error.metadata.get("retry-after")]).toEqual([Code.ResourceExhausted, "slow down", "7"]);
 
     const broken = createDirectUnary(getSession, () => {
       throw new Error("password=secret");

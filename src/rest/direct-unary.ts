@@ -2,16 +2,19 @@ import { create, type DescMessage, type DescMethod, isMessage, type Message } fr
 import {
   Code,
   ConnectError,
+  type ContextValues,
   createContextValues,
   type HandlerContext,
   type Interceptor,
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import type { UnaryResult } from "./invoke.js";
+
+/** The outcome of a direct call: the response message or the error, with the response headers and trailers. */
+export type DirectResult = ({ ok: true; message: Message } | { ok: false; error: ConnectError }) & { header: Headers; trailer: Headers };
 
 /** A unary RPC called in-process: the router's interceptors and the method's handler, no protocol in between. */
-export type DirectUnary = (input: Message, header: Headers, signal: AbortSignal) => Promise<UnaryResult>;
+export type DirectUnary = (input: Message, header: Headers, signal: AbortSignal, contextValues?: ContextValues) => Promise<DirectResult>;
 
 /** A unary method's implementation, as given to `router.service`. */
 export type UnaryImplementation = (request: Message, context: HandlerContext) => unknown;
@@ -24,8 +27,10 @@ type Next = (req: UnaryRequest) => Promise<UnaryResponse>;
  * called the way connect-es calls them, but without encoding the request and
  * response as protobuf, without an envelope, and with the REST request's own
  * abort signal as the handler's signal (connect-es links and aborts one per
- * call). Errors come back as connect-es would send them: ConnectErrors as
- * they are (their metadata as response headers), anything else `internal`.
+ * call). Errors come back as connect-es would see them: ConnectErrors as
+ * they are, anything else `internal`; each protocol writes the error's
+ * metadata its own way. REST uses it, and so do the Connect and gRPC unary
+ * fast paths.
  */
 export function createDirectUnary(method: DescMethod, impl: UnaryImplementation, interceptors: readonly Interceptor[]): DirectUnary {
   const url = `http://rest.invalid/${method.parent.typeName}/${method.name}`;
@@ -53,7 +58,7 @@ export function createDirectUnary(method: DescMethod, impl: UnaryImplementation,
     for (let i = interceptors.length - 1; i >= 0; i--) next = interceptors[i]!(next as never) as unknown as Next;
     return next;
   };
-  return async (input, header, signal) => {
+  return async (input, header, signal, contextValues) => {
     const responseHeader = new Headers();
     const responseTrailer = new Headers();
     const call = chain(responseHeader, responseTrailer);
@@ -66,21 +71,13 @@ export function createDirectUnary(method: DescMethod, impl: UnaryImplementation,
         url,
         signal,
         header,
-        contextValues: createContextValues(),
+        contextValues: contextValues ?? createContextValues(),
         message: input,
       });
-      return { ok: true, message: res.message, header: merged(res.header, res.trailer) };
+      return { ok: true, message: res.message, header: res.header, trailer: res.trailer };
     } catch (err) {
       const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
-      const h = merged(responseHeader, responseTrailer);
-      error.metadata.forEach((value, key) => h.set(key, value));
-      return { ok: false, error, header: h };
+      return { ok: false, error, header: responseHeader, trailer: responseTrailer };
     }
   };
-}
-
-function merged(header: Headers, trailer: Headers): Headers {
-  const out = new Headers(header);
-  trailer.forEach((value, key) => out.set(key, value));
-  return out;
 }

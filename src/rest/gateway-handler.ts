@@ -7,6 +7,8 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { Logger } from "../logger.js";
 import { withBinaryInputGuard } from "../server/binary-input-guard.js";
 import { clientAddressHeader, clientKey } from "../server/client-address.js";
+import { createConnectUnaryFastPath, type UnaryFastPathOptions } from "../server/connect-unary-fast-path.js";
+import { createGrpcUnaryFastPath } from "../server/grpc-unary-fast-path.js";
 import { createCors } from "./cors.js";
 import { directRouter } from "./direct-router.js";
 import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
@@ -52,7 +54,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   const acceptCompression = options.acceptCompression ?? [compressionGzip, compressionBrotli];
   const readMaxBytes = options.readMaxBytes ?? maxBodyBytes;
   const router = createConnectRouter({ ...options, acceptCompression, readMaxBytes });
-  // REST calls unary methods directly through the same interceptors (no protocol round trip).
+  // REST (and the unary fast paths) call unary methods directly through the same interceptors (no protocol round trip).
   const recorded = directRouter(router, options.interceptors ?? []);
   options.routes(recorded.router);
   // Undecodable protobuf is the caller's fault: validation_error, not connect-es's internal.
@@ -71,6 +73,18 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     log: options.log,
   });
   const cors = createCors({ allowedOrigins: options.corsOrigins ?? [] });
+  // Connect and gRPC unary calls in their common form skip connect-es's protocol handlers (same interceptors and implementations).
+  const fastOptions: UnaryFastPathOptions = {
+    direct: recorded.direct,
+    readMaxBytes,
+    acceptCompression,
+    compressMinBytes: options.compressMinBytes ?? 1024,
+    jsonOptions: options.jsonOptions,
+    contextValues: options.contextValues,
+    onError: (err) => options.log?.error("rpc fast path failed", { err }),
+  };
+  const fastConnect = createConnectUnaryFastPath(fastOptions);
+  const fastGrpc = createGrpcUnaryFastPath(fastOptions);
 
   const handler = (req: Req, res: Res) => {
     if (cors(req, res)) return;
@@ -80,6 +94,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     const q = url.indexOf("?");
     const uHandler = paths.get(q < 0 ? url : url.slice(0, q));
     if (!uHandler) return rest(req, res);
+    if (fastConnect(req, res, uHandler.method) || fastGrpc(req, res, uHandler.method)) return;
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
     uHandler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))

@@ -5,9 +5,9 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { validationError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
 import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
-import type { DirectUnary } from "./direct-unary.js";
+import type { DirectResult, DirectUnary } from "./direct-unary.js";
 import { type HttpBinding, readHttpBindings } from "./http-rule.js";
-import { invokeServerStream, invokeUnary, rpcRequestHeader } from "./invoke.js";
+import { invokeServerStream, invokeUnary, rpcRequestHeader, type UnaryResult } from "./invoke.js";
 import { FieldError } from "./json-read.js";
 import { acceptsMedia, type MediaRenderer } from "./media-renderer.js";
 import { writeFieldJson, writeMessageJson } from "./json-write.js";
@@ -128,7 +128,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     const header = rpcRequestHeader(req.headers, route.streaming ? "application/connect+proto" : "application/proto");
     if (route.streaming) return serveStream(req, res, route, input, header, ac, opts.heartbeatMs, waitMs);
 
-    const result = route.direct ? await route.direct(input, header, ac.signal) : await invokeUnary(route.handler, input, header, ac.signal);
+    const result = route.direct ? withTrailers(await route.direct(input, header, ac.signal)) : await invokeUnary(route.handler, input, header, ac.signal);
     res.off("close", onClose);
     const extra = passThroughHeaders(result.header);
     if (!result.ok) {
@@ -165,6 +165,14 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     });
   };
   return Object.assign(restHandler, { table });
+}
+
+/** A direct call's result with its trailers and error metadata counted as headers (as on the Connect path). */
+function withTrailers(r: DirectResult): UnaryResult {
+  const header = new Headers(r.header);
+  if (!r.ok) r.error.metadata.forEach((value, name) => header.set(name, value));
+  r.trailer.forEach((value, name) => header.set(name, value));
+  return r.ok ? { ok: true, message: r.message, header } : { ok: false, error: r.error, header };
 }
 
 /** Response headers a handler set (e.g. `Retry-After`), without the protocol's own; trailers count as headers. */
