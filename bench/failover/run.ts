@@ -50,7 +50,7 @@ async function measure(n: number) {
   const launch = async (name: string) => {
     const proc = await startChild(
       ["src/main.ts"],
-      { DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "warn", WA_LOG_LEVEL: "error", WA_WEBSOCKET_URL: url, WA_ROOT_PUBLIC_KEY: rootPublicKey, GATEWAY_ID: name },
+      { DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "info", WA_LOG_LEVEL: "error", WA_WEBSOCKET_URL: url, WA_ROOT_PUBLIC_KEY: rootPublicKey, GATEWAY_ID: name },
       ready,
       "stderr",
     );
