@@ -149,10 +149,11 @@ function profileSection(res: BenchResults): string[] {
       `What remains besides the socket writes every server pays: per-request AbortSignal work (${pct(signals)}) and the layers in between`,
       `(${pct(layers)} with the signals). REST unary calls take a hot path: \`src/rest/direct-unary.ts\` calls the same interceptors (metrics,`,
       "errors, auth) and the same implementation directly with the request message — no protobuf round trip, no envelope, and the REST",
-      "request's own abort signal instead of a linked one per call. REST streams, Connect, gRPC-Web and gRPC still cross connect-es's",
-      "protocol handlers, which link an AbortController per call to the shutdown and request signals and abort it when the call ends (a",
-      "DOMException with a stack trace), run envelopes and async iterables, and (de)serialize protobuf. Before the hot path, an A/B run on",
-      "2026-11-25 (REST GetSession, 64 connections) measured REST at 0.36× of the bare baseline, with it 0.59×.",
+      "request's own abort signal instead of a linked one per call. Connect and gRPC unary calls in their common form (POST, no timeout",
+      "header; gRPC on HTTP/2 with protobuf) make the same direct call after decoding the body themselves (`src/server/*-unary-fast-path.ts`).",
+      "Streams, gRPC-Web and the rest still cross connect-es's protocol handlers, which link an AbortController per call to the shutdown and",
+      "request signals and abort it when the call ends (a DOMException with a stack trace) and run envelopes through async iterables.",
+      "Before the REST hot path, an A/B run on 2026-11-25 (REST GetSession, 64 connections) measured REST at 0.36× of the bare baseline.",
       "",
     );
   }
