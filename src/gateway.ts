@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
 import { createApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
+import { createAuthFailureLimiter } from "./auth/auth-failure-limiter.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { createJwtAuthenticator } from "./auth/jwt-authenticator.js";
 import type { Config } from "./config.js";
@@ -97,7 +98,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         registerReflection(router);
       },
       // rpcMetrics first: it sees the final code of every call.
-      interceptors: [rpcMetrics.interceptor, errorInterceptor(log), authInterceptor(authenticate)],
+      interceptors: [rpcMetrics.interceptor, errorInterceptor(log), authInterceptor(authenticate, createAuthFailureLimiter(config.authFailures))],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
       corsOrigins: config.http.corsOrigins,
