@@ -1,4 +1,5 @@
 import type { LoadResult } from "./load/load-result.js";
+import { subBenchSection } from "./sub-bench-section.js";
 import type { BenchResults, LoadRow, Target } from "./results.js";
 import { rpcs } from "./scenarios.js";
 
@@ -119,6 +120,7 @@ export function renderReport(res: BenchResults): string {
     "",
     ...res.notes.map((n) => `- ${n}`),
     "",
+    ...subBenchSection(),
     ...reliabilitySection(),
   ];
   return lines.join("\n");

@@ -8,6 +8,7 @@ import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
 import { cpuSeconds, type Proc, runPool as pool, startChild as start } from "../child-process.js";
 import { rssMiB, sleep } from "../process-stats.js";
 import { retryUnavailable } from "../retry-interceptor.js";
+import { refreshSubBenchSection } from "../sub-bench-section.js";
 
 /**
  * Engine bench (`npm run bench:engine`): N paired sessions connected to the
@@ -154,4 +155,5 @@ session at 100 sessions; a bare Baileys socket idles at about 0.6 MB here.
 `;
 mkdirSync(new URL("../../docs/benchmarks", import.meta.url), { recursive: true });
 writeFileSync(new URL("../../docs/benchmarks/engine.md", import.meta.url), md);
+refreshSubBenchSection();
 process.stdout.write(md);

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { refreshSubBenchSection } from "../sub-bench-section.js";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -174,4 +175,5 @@ Aim (issue 4): p99 under 50 ms at 1,000 subscribers on this 2-core machine.
 `;
 mkdirSync(new URL("../../docs/benchmarks", import.meta.url), { recursive: true });
 writeFileSync(new URL("../../docs/benchmarks/events.md", import.meta.url), md);
+refreshSubBenchSection();
 process.stdout.write(md);

@@ -10,6 +10,7 @@ import { type Proc, runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres, postgresVersion } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
 import { retryUnavailable } from "../retry-interceptor.js";
+import { refreshSubBenchSection } from "../sub-bench-section.js";
 
 /**
  * Scale-out bench (`npm run bench:failover`): three gateway processes on one
@@ -184,4 +185,5 @@ everything the gateways do while idle (event-log polling, session reconciliation
 `;
 mkdirSync(new URL("../../docs/benchmarks", import.meta.url), { recursive: true });
 writeFileSync(new URL("../../docs/benchmarks/failover.md", import.meta.url), md);
+refreshSubBenchSection();
 process.stdout.write(md);

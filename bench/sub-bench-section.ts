@@ -1,0 +1,48 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+const docs = new URL("../docs/", import.meta.url);
+const start = "<!-- sub-benchmarks:start -->";
+const end = "<!-- sub-benchmarks:end -->";
+
+/** The engine, event-stream and scale-out benches, each with the command that rewrites it. */
+const benches = [
+  { file: "benchmarks/engine.md", title: "WhatsApp engine: idle sessions and restart", command: "npm run bench:engine" },
+  { file: "benchmarks/events.md", title: "Event stream: delivery latency and append rate", command: "npm run bench:events" },
+  { file: "benchmarks/failover.md", title: "Scale-out: failover and lease traffic", command: "npm run bench:failover" },
+];
+
+/**
+ * The section of docs/BENCHMARKS.md that carries the other benches' figures:
+ * each one's first table and measurement line, copied from its own file.
+ */
+export function subBenchSection(): string[] {
+  const lines = [start, "## Engine, event stream and scale-out", ""];
+  for (const b of benches) {
+    const path = new URL(b.file, docs);
+    lines.push(`### ${b.title}`, "");
+    if (!existsSync(path)) {
+      lines.push(`Not measured yet: \`${b.command}\`.`, "");
+      continue;
+    }
+    const text = readFileSync(path, "utf8").split("\n");
+    const measured = text.find((l) => l.startsWith("Measured "));
+    const first = text.findIndex((l) => l.startsWith("|"));
+    const table = [];
+    for (let i = first; i >= 0 && i < text.length && text[i]!.startsWith("|"); i++) table.push(text[i]!);
+    lines.push(`From [${b.file}](${b.file}) (\`${b.command}\`, which rewrites it and this section). ${measured ?? ""}`, "", ...table, "");
+  }
+  lines.push(end, "");
+  return lines;
+}
+
+/** Rewrites the section in docs/BENCHMARKS.md in place (after a sub-bench ran). */
+export function refreshSubBenchSection(): void {
+  const path = new URL("BENCHMARKS.md", docs);
+  if (!existsSync(path)) return;
+  const text = readFileSync(path, "utf8");
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  const section = subBenchSection().join("\n");
+  const next = a >= 0 && b > a ? text.slice(0, a) + section.trimEnd() + text.slice(b + end.length) : `${text.trimEnd()}\n\n${section}`;
+  writeFileSync(path, next);
+}
