@@ -154,6 +154,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       },
     };
   } catch (err) {
+    // A start that fails after listening (e.g. joining the cluster) leaves nothing open.
+    await listener?.close(0).catch(() => {});
     await db.destroy().catch(() => {});
     if (engineDb !== db) await engineDb.destroy().catch(() => {});
     throw err;
