@@ -115,6 +115,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     if (clustered) {
       registry = await joinCluster({
         databaseUrl: config.databaseUrl!,
+        db: engineDb,
         name: config.gatewayId,
         address: config.cluster.advertiseUrl ?? advertisedUrl(config, listener.port),
         capacity: config.cluster.capacity,

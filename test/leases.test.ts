@@ -78,7 +78,7 @@ describe.runIf(pgBackend)("session leases on PostgreSQL", () => {
   const registries: GatewayRegistry[] = [];
   const log = createLogger("error");
   const join = async (name: string) => {
-    const r = await joinCluster({ databaseUrl: scratch.url, name, address: null, capacity: 100, leaseTtlMs: 3_000, log });
+    const r = await joinCluster({ databaseUrl: scratch.url, db, name, address: null, capacity: 100, leaseTtlMs: 3_000, log });
     registries.push(r);
     return r;
   };

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { type Kysely, sql } from "kysely";
 import pg from "pg";
+import type { Database } from "../db/schema.js";
 import type { Logger } from "../logger.js";
 import { liveCondition, livenessLockSpace } from "./live-gateways.js";
 
@@ -51,6 +53,8 @@ export interface GatewayRegistry {
 /** Options of {@link joinCluster}. */
 export interface RegistryOptions {
   databaseUrl: string;
+  /** Pool for reads (the live-gateway list); the registry's own connection is kept for heartbeats. */
+  db: Kysely<Database>;
   name: string;
   address: string | null;
   capacity: number;
@@ -170,9 +174,10 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
     name: opts.name,
     healthy: () => client !== undefined && performance.now() < validUntil,
     async live() {
-      const c = client;
-      if (!c) return [];
-      const { rows } = await c.query<{
+      if (!client) return [];
+      // Through the pool: the membership connection only carries the lock, heartbeats and LISTEN,
+      // so a burst of placement reads can never delay a heartbeat.
+      const { rows } = await sql<{
         id: string;
         name: string;
         address: string | null;
@@ -181,13 +186,11 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
         started_at: Date;
         heartbeat_at: Date;
         held: string;
-      }>(
-        `select g.id, g.name, g.address, g.capacity, g.draining, g.started_at, g.heartbeat_at,
+      }>`select g.id, g.name, g.address, g.capacity, g.draining, g.started_at, g.heartbeat_at,
                 (select count(*) from session_leases l where l.holder = g.id) as held
          from gateways g
-         where ${liveCondition}
-         order by g.name, g.id`,
-      );
+         where ${sql.raw(liveCondition)}
+         order by g.name, g.id`.execute(opts.db);
       return rows.map((r) => ({
         id: r.id,
         name: r.name,
