@@ -318,7 +318,7 @@ export class SessionRuntime {
 
     if (code === DisconnectReason.restartRequired) {
       await store.apply(this.sessionId, { events: [close(true)] });
-      return this.connect({ quiet: this.quiet });
+      return this.connect();
     }
     if (terminal.has(code)) {
       this.stopped = true;
