@@ -1,4 +1,4 @@
-import makeWASocket, { WA_CERT_DETAILS, type AuthenticationState, type ConnectionState, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, { WA_CERT_DETAILS, type AuthenticationState, type ConnectionState, type UserFacingSocketConfig, type WASocket } from '@whiskeysockets/baileys';
 import { pino } from 'pino';
 import type { WaSimulator } from './wa-simulator.js';
 
@@ -22,6 +22,8 @@ export interface SimClient {
   readonly firstQr: Promise<string>;
   /** Resolves when `connection: 'open'` is emitted; rejects if the socket closes first. */
   readonly opened: Promise<void>;
+  /** Resolves on `receivedPendingNotifications` (after `<ib><offline>`): live messages arrive as `notify` from here on. */
+  readonly ready: Promise<void>;
   /** Resolves with the close status code (`lastDisconnect.error.output.statusCode`). */
   readonly closed: Promise<number | undefined>;
 }
@@ -31,8 +33,16 @@ export function trustSimulator(sim: WaSimulator): void {
   WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(sim.rootPublicKey);
 }
 
-/** Opens a real Baileys socket on `auth` against the simulator and collects its events. */
-export function connectClient(sim: WaSimulator, auth: AuthenticationState, timings: ClientTimings = {}): SimClient {
+/**
+ * Opens a real Baileys socket on `auth` against the simulator and collects its events. `extra` is merged
+ * into the socket config last (e.g. `{ fetchAgent: sim.media.httpsAgent() }` for media uploads).
+ */
+export function connectClient(
+  sim: WaSimulator,
+  auth: AuthenticationState,
+  timings: ClientTimings = {},
+  extra: Partial<UserFacingSocketConfig> = {},
+): SimClient {
   trustSimulator(sim);
   const sock = makeWASocket({
     auth,
@@ -44,6 +54,7 @@ export function connectClient(sim: WaSimulator, auth: AuthenticationState, timin
     keepAliveIntervalMs: timings.keepAliveIntervalMs ?? 30_000,
     defaultQueryTimeoutMs: timings.defaultQueryTimeoutMs ?? 5_000,
     ...(timings.qrTimeout !== undefined ? { qrTimeout: timings.qrTimeout } : {}),
+    ...extra,
   });
   const updates: Partial<ConnectionState>[] = [];
   const qrs: string[] = [];
@@ -51,6 +62,8 @@ export function connectClient(sim: WaSimulator, auth: AuthenticationState, timin
   let onOpen: () => void = () => {};
   let onOpenFail: (e: Error) => void = () => {};
   let onClose: (code: number | undefined) => void = () => {};
+  let onReady: () => void = () => {};
+  const ready = new Promise<void>(r => (onReady = r));
   const firstQr = new Promise<string>(r => (onQr = r));
   const opened = new Promise<void>((res, rej) => {
     onOpen = res;
@@ -66,6 +79,7 @@ export function connectClient(sim: WaSimulator, auth: AuthenticationState, timin
       onQr(update.qr);
     }
     if (update.connection === 'open') onOpen();
+    if (update.receivedPendingNotifications) onReady();
     if (update.connection === 'close') {
       const err = update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined;
       const code = err?.output?.statusCode;
@@ -73,5 +87,5 @@ export function connectClient(sim: WaSimulator, auth: AuthenticationState, timin
       onClose(code);
     }
   });
-  return { sock, auth, updates, qrs, firstQr, opened, closed };
+  return { sock, auth, updates, qrs, firstQr, opened, ready, closed };
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { generateKeyPair, type KeyPair } from './curve.js';
+import type { UploadedPreKeys } from './uploaded-prekeys.js';
 
 /** One phone number the simulator plays: its ADV account key (also its identity key) and LID. */
 export interface PhoneAccount {
@@ -26,8 +27,10 @@ export interface PairedDevice {
   readonly companionIdentityKey: Buffer;
   readonly noiseKey: Buffer;
   readonly pairedAt: Date;
-  /** One-time pre-keys the device has uploaded and the server still holds. */
+  /** Pre-key count reported until the device uploads its bundle (`initialPreKeyCount`). */
   preKeyCount: number;
+  /** The key bundle the device uploaded; its one-time pre-keys are handed out once each. */
+  readonly preKeys: UploadedPreKeys;
 }
 
 /** Connection figures kept per device key, surviving logout so tests can still read them. */
@@ -68,6 +71,19 @@ export class DeviceRegistry {
       this.accounts.set(phoneNumber, acct);
     }
     return acct;
+  }
+
+  /** The account whose phone number or LID user is `user`, if that phone ever paired. */
+  findAccount(user: string): PhoneAccount | undefined {
+    const direct = this.accounts.get(user);
+    if (direct) return direct;
+    for (const a of this.accounts.values()) if (a.lidUser === user) return a;
+    return undefined;
+  }
+
+  /** Linked companions of one phone number. */
+  devicesOf(phoneNumber: string): PairedDevice[] {
+    return this.list().filter(d => d.phoneNumber === phoneNumber);
   }
 
   /** Adds a freshly verified companion. */

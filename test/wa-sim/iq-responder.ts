@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { getBinaryNodeChild, getBinaryNodeChildren, type BinaryNode } from '@whiskeysockets/baileys';
 import { iqResult } from './stanzas.js';
+import type { UploadedPreKeys } from './uploaded-prekeys.js';
 
 /** Per-connection state the generic IQ answers read and update. */
 export interface IqContext {
-  /** One-time pre-keys the server holds for this device. */
+  /** Pre-key count reported before the device uploaded a bundle. */
   preKeyCount: number;
+  /** The device's uploaded bundle (absent on an unknown device). */
+  preKeys?: UploadedPreKeys;
 }
 
 /** What kind of IQ a stanza is, as `xmlns/type/firstChild`. */
@@ -24,13 +27,19 @@ const PROPS_HASH = createHash('sha256').update('wa-sim-props').digest('hex').sli
 export function answerIq(node: BinaryNode, ctx: IqContext): BinaryNode {
   const id = node.attrs.id ?? '';
   switch (iqSignature(node)) {
-    case 'encrypt/get/count':
-      return iqResult(id, [{ tag: 'count', attrs: { value: String(ctx.preKeyCount) } }]);
+    case 'encrypt/get/count': {
+      // The real count once a bundle was uploaded (one-time keys are used up by key fetches).
+      const count = ctx.preKeys?.ready ? ctx.preKeys.count : ctx.preKeyCount;
+      return iqResult(id, [{ tag: 'count', attrs: { value: String(count) } }]);
+    }
     case 'encrypt/set/registration': {
-      const uploaded = getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'key').length;
-      ctx.preKeyCount += uploaded;
+      if (ctx.preKeys) ctx.preKeys.upload(node);
+      else ctx.preKeyCount += getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'key').length;
       return iqResult(id);
     }
+    case 'encrypt/set/rotate':
+      ctx.preKeys?.rotate(node);
+      return iqResult(id);
     case 'encrypt/get/digest':
       return iqResult(id, [{ tag: 'digest', attrs: {} }]);
     case 'abt/get/props':

@@ -3,6 +3,7 @@ import { buildDeviceIdentity, checkDeviceSignature } from './adv-identity.js';
 import { deviceKey, type DeviceRegistry, type PairedDevice } from './device-registry.js';
 import type { SimConnection } from './sim-connection.js';
 import { newStanzaId, pairSuccess, streamError } from './stanzas.js';
+import { UploadedPreKeys } from './uploaded-prekeys.js';
 
 /** What the phone knows about the companion when it confirms the link. */
 export interface PairingInput {
@@ -72,6 +73,7 @@ export async function confirmPairing(conn: SimConnection, registry: DeviceRegist
     noiseKey: conn.clientStaticKey ?? Buffer.alloc(0),
     pairedAt: new Date(),
     preKeyCount: input.initialPreKeyCount,
+    preKeys: new UploadedPreKeys(),
   };
   registry.add(device);
   conn.send(streamError(515));

@@ -84,9 +84,9 @@ export function loginFailure(reason: number): BinaryNode {
   return { tag: 'failure', attrs: { reason: String(reason), location: 'sim' } };
 }
 
-/** `<ib><offline count='0'/></ib>`: no queued notifications, flush the client's buffer. */
-export function offlineDone(): BinaryNode {
-  return { tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: '0' } }] };
+/** `<ib><offline count=N/></ib>`: the end of the offline backlog (N stanzas were queued); the client flushes its buffer. */
+export function offlineDone(count = 0): BinaryNode {
+  return { tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: String(count) } }] };
 }
 
 /** `<stream:error code=N/>` with an optional reason child (515 restart, …). */

@@ -1,3 +1,6 @@
+import type { MediaHost } from './media-host.js';
+import type { ClientAck, SimContact, SimOwnPhone } from './messaging-api.js';
+
 /** Options of `startWaSimulator`. */
 export interface WaSimulatorOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
@@ -20,6 +23,14 @@ export interface WaSimulatorOptions {
 export interface ScanOptions {
   /** Phone number (digits) of the scanning phone; default 15550000001. */
   phoneNumber?: string;
+}
+
+/** Options of {@link WaSimulator.contact}. */
+export interface ContactOptions {
+  /** Push name sent as `notify` (default `Contact <last 4 digits>`). */
+  name?: string;
+  /** LID user digits (default derived from the phone number). */
+  lidUser?: string;
 }
 
 /** Public view of a linked device and its connection figures. */
@@ -75,6 +86,22 @@ export interface WaSimulator {
   refuseHandshake(on: boolean): void;
   /** While on, the matching device's connections (current and future) get no frame at all (client: 408). */
   goSilent(jidUser: string, on?: boolean): void;
-  /** Stops the server and drops every socket. */
+  /**
+   * The simulated contact with this phone number (digits, `+digits` or PN JID), created on first use with
+   * a Signal identity of its own. It is "on WhatsApp" for usync, hands out its key bundle, decrypts what
+   * companions send it and can message any paired account. See `messaging-api.ts`.
+   */
+  contact(phone: string, options?: ContactOptions): SimContact;
+  /** The own phone (device 0) of a paired account: decrypts the companion's copies of its sends. */
+  ownPhone(phone: string): SimOwnPhone;
+  /** The local HTTPS media host `media_conn` points to (uploads, downloads, TLS trust helpers). */
+  readonly media: MediaHost;
+  /** Raw `<message>` frames received from companions with this WhatsApp message id. */
+  frameCount(messageId: string): number;
+  /** Message ids seen in more than one raw frame, with their counts. */
+  duplicateFrames(): { id: string; count: number }[];
+  /** `<ack>` stanzas companions sent (for receipts, undecryptable messages, …). */
+  clientAcks(): ClientAck[];
+  /** Stops the server and the media host, and drops every socket. */
   close(): Promise<void>;
 }

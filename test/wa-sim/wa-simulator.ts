@@ -5,6 +5,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { createServerIdentity, verifyServerIdentity, type ServerIdentity } from './cert-chain.js';
 import { deviceKey, DeviceRegistry, normaliseJidUser, type PairedDevice } from './device-registry.js';
 import { MalformedFrameError } from './frame-codec.js';
+import { MediaHost } from './media-host.js';
+import { MessagingHub } from './messaging-hub.js';
 import { answerIq, iqSignature } from './iq-responder.js';
 import { LinkCodeRequests } from './link-code-requests.js';
 import { normalisePairingCode, PhoneCodePairing } from './pairing-code.js';
@@ -13,9 +15,10 @@ import { parseQr } from './qr-data.js';
 import { QrRefBook } from './qr-refs.js';
 import { SimConnection, type ConnectionHandler } from './sim-connection.js';
 import * as stanza from './stanzas.js';
-import type { DeviceInfo, ScanOptions, WaSimulator, WaSimulatorOptions } from './wa-simulator-api.js';
+import type { ContactOptions, DeviceInfo, ScanOptions, WaSimulator, WaSimulatorOptions } from './wa-simulator-api.js';
+import type { ClientAck, SimContact, SimOwnPhone } from './messaging-api.js';
 
-export type { DeviceInfo, ScanOptions, WaSimulator, WaSimulatorOptions } from './wa-simulator-api.js';
+export type { ContactOptions, DeviceInfo, ScanOptions, WaSimulator, WaSimulatorOptions } from './wa-simulator-api.js';
 
 const DEFAULT_PHONE = '15550000001';
 
@@ -42,12 +45,26 @@ class Simulator implements WaSimulator, ConnectionHandler {
   private readonly silentPatterns = new Set<string>();
   private readonly errors: string[] = [];
   private refusing = false;
+  private readonly hub: MessagingHub;
 
   constructor(
     private readonly wss: WebSocketServer,
     private readonly identity: ServerIdentity,
     private readonly opts: WaSimulatorOptions,
+    readonly media: MediaHost,
   ) {
+    this.hub = new MessagingHub(
+      {
+        registry: this.registry,
+        readyConnections: key => [...this.conns].filter(c => c.isOpen && !c.silent && c.deviceKey === key && c.state.get('counted') && c.state.get('offline-sent')),
+        error: text => {
+          this.errors.push(text);
+          this.opts.log?.(`wa-sim error ${text}`);
+        },
+        log: text => this.opts.log?.(`wa-sim ${text}`),
+      },
+      media,
+    );
     this.port = (wss.address() as AddressInfo).port;
     this.url = `ws://127.0.0.1:${this.port}/ws/chat`;
     this.rootPublicKey = identity.rootPublicKey;
@@ -73,6 +90,7 @@ class Simulator implements WaSimulator, ConnectionHandler {
   onStanza(conn: SimConnection, node: BinaryNode): void {
     if (node.tag !== 'iq' || (node.attrs.type !== 'get' && node.attrs.type !== 'set')) {
       this.log(conn, `recv <${node.tag}> ${node.tag === 'iq' ? iqSignature(node) : ''}`);
+      if (node.tag !== 'iq' && conn.state.get('counted')) this.hub.onStanza(conn, node);
       return;
     }
     this.log(conn, `recv iq ${iqSignature(node)}`);
@@ -90,10 +108,12 @@ class Simulator implements WaSimulator, ConnectionHandler {
     }
     const device = conn.deviceKey ? this.registry.find(conn.deviceKey) : undefined;
     const ctx = device ?? { preKeyCount: 0 };
-    conn.send(answerIq(node, ctx));
+    conn.send((conn.state.get('counted') ? this.hub.answerIq(node) : undefined) ?? answerIq(node, ctx));
     if (iqSignature(node) === 'passive/set/active' && !conn.state.has('offline-sent')) {
+      // Stanzas queued while the device was away go first (marked offline), then the end of the backlog.
+      const queued = this.hub.flushOffline(conn);
       conn.state.set('offline-sent', true);
-      conn.send(stanza.offlineDone());
+      conn.send(stanza.offlineDone(queued));
     }
   }
 
@@ -306,6 +326,29 @@ class Simulator implements WaSimulator, ConnectionHandler {
   async close(): Promise<void> {
     for (const c of this.conns) c.terminate();
     await new Promise<void>(resolve => this.wss.close(() => resolve()));
+    await this.media.close();
+  }
+
+  // ---- messaging ----
+
+  contact(phone: string, options?: ContactOptions): SimContact {
+    return this.hub.contact(phone, options);
+  }
+
+  ownPhone(phone: string): SimOwnPhone {
+    return this.hub.ownPhone(phone);
+  }
+
+  frameCount(messageId: string): number {
+    return this.hub.frameCount(messageId);
+  }
+
+  duplicateFrames(): { id: string; count: number }[] {
+    return this.hub.duplicateFrames();
+  }
+
+  clientAcks(): ClientAck[] {
+    return this.hub.clientAcks();
   }
 
   // ---- helpers ----
@@ -353,5 +396,6 @@ export async function startWaSimulator(options: WaSimulatorOptions = {}): Promis
     wss.once('error', reject);
   });
   wss.on('error', err => options.log?.(`wa-sim server error: ${errorText(err)}`));
-  return new Simulator(wss, identity, options);
+  const media = await MediaHost.start();
+  return new Simulator(wss, identity, options, media);
 }

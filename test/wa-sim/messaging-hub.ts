@@ -1,0 +1,272 @@
+import { getBinaryNodeChild, getBinaryNodeChildren, proto, type BinaryNode } from '@whiskeysockets/baileys';
+import type { DeviceRegistry, PairedDevice, PhoneAccount } from './device-registry.js';
+import { iqSignature } from './iq-responder.js';
+import { answerKeyFetch } from './key-fetch-answer.js';
+import type { MediaHost } from './media-host.js';
+import { unpadMessage } from './message-padding.js';
+import { messageAck } from './message-stanzas.js';
+import type { ClientAck, DecryptedMessage, SimStamp } from './messaging-api.js';
+import { OwnPhone } from './own-phone.js';
+import { RecordedList } from './recorded-list.js';
+import { Contact, type ContactNetwork } from './sim-contact.js';
+import type { SimConnection } from './sim-connection.js';
+import { parseJid, pnJid } from './sim-jid.js';
+import type { WireBundle } from './signal-peer.js';
+import { iqResult } from './stanzas.js';
+import { answerUsync, type DirectoryUser } from './usync-answer.js';
+import type { ContactOptions } from './wa-simulator-api.js';
+
+/** What the messaging layer needs from the simulator around it. */
+export interface MessagingHost {
+  readonly registry: DeviceRegistry;
+  /** Logged-in connections of `phone:dev` that already got `<ib><offline>` (live delivery targets). */
+  readyConnections(deviceKey: string): SimConnection[];
+  /** Records a messaging failure (shows in `protocolErrors()`). */
+  error(text: string): void;
+  log(text: string): void;
+}
+
+
+function messageText(node: BinaryNode): Buffer {
+  const c = node.content;
+  if (c instanceof Uint8Array) return Buffer.from(c);
+  if (typeof c === 'string') return Buffer.from(c, 'binary');
+  throw new Error('enc without bytes');
+}
+
+/**
+ * The messaging half of the simulator: simulated contacts and own phones, the directory IQs
+ * (usync, key bundles, media_conn), routing of companions' `<message>`/`<receipt>`/`<chatstate>`/`<ack>`
+ * stanzas, offline queues per companion, and raw frame counts per message id.
+ */
+export class MessagingHub implements ContactNetwork {
+  private readonly contacts = new Map<string, Contact>();
+  private readonly contactsByLid = new Map<string, Contact>();
+  private readonly phones = new Map<string, OwnPhone>();
+  private readonly frames = new Map<string, number>();
+  private readonly offlineQueues = new Map<string, BinaryNode[]>();
+  private readonly acks = new RecordedList<ClientAck>();
+  private seq = 0;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: MessagingHost,
+    readonly media: MediaHost,
+  ) {}
+
+  /** Next position on the simulator clock. */
+  stamp(): SimStamp {
+    this.seq += 1;
+    return { seq: this.seq, at: Date.now() };
+  }
+
+  // ---- peers ----
+
+  /** The contact with this phone number, created on first use. */
+  contact(phone: string, options: ContactOptions = {}): Contact {
+    const digits = parseJid(phone).user;
+    const existing = this.contacts.get(digits) ?? this.contactsByLid.get(digits);
+    if (existing) return existing;
+    if (!/^\d{6,15}$/.test(digits)) throw new Error(`wa-sim: contact phone must be 6–15 digits, got ${phone}`);
+    if (this.host.registry.findAccount(digits)) throw new Error(`wa-sim: ${digits} is a paired account, not a contact`);
+    const lidUser = options.lidUser ?? String(200_000_000_000_000 + (Number(digits) % 99_999_999_999_999));
+    const c = new Contact(digits, lidUser, options.name ?? `Contact ${digits.slice(-4)}`, this);
+    this.contacts.set(digits, c);
+    this.contactsByLid.set(lidUser, c);
+    return c;
+  }
+
+  /** The own phone (device 0) of a paired account. */
+  ownPhone(phone: string): OwnPhone {
+    const account = this.resolveAccount(phone);
+    let p = this.phones.get(account.phoneNumber);
+    if (!p) {
+      p = new OwnPhone(account.phoneNumber, account.lidUser);
+      this.phones.set(account.phoneNumber, p);
+    }
+    return p;
+  }
+
+  resolveAccount(to: string): PhoneAccount {
+    const account = this.host.registry.findAccount(parseJid(to).user);
+    if (!account) throw new Error(`wa-sim: no paired account ${to}`);
+    return account;
+  }
+
+  private findContact(user: string): Contact | undefined {
+    return this.contacts.get(user) ?? this.contactsByLid.get(user);
+  }
+
+  // ---- delivery to companions ----
+
+  async deliver(
+    account: PhoneAccount,
+    build: (device: PairedDevice) => Promise<BinaryNode | undefined>,
+    queueIfOffline: boolean,
+  ): Promise<{ live: string[]; queued: string[] }> {
+    const live: string[] = [];
+    const queued: string[] = [];
+    for (const device of this.host.registry.devicesOf(account.phoneNumber)) {
+      const node = await build(device);
+      if (!node) continue;
+      const conns = this.host.readyConnections(device.key);
+      if (conns.length) {
+        for (const c of conns) c.send(node);
+        live.push(device.key);
+      } else if (queueIfOffline) {
+        const q = this.offlineQueues.get(device.key) ?? [];
+        q.push(node);
+        this.offlineQueues.set(device.key, q);
+        queued.push(device.key);
+      }
+    }
+    return { live, queued };
+  }
+
+  /** Sends the stanzas queued for this connection's device (marked `offline`); returns how many. */
+  flushOffline(conn: SimConnection): number {
+    const key = conn.deviceKey;
+    const q = key ? this.offlineQueues.get(key) : undefined;
+    if (!key || !q) return 0;
+    this.offlineQueues.delete(key);
+    for (const node of q) conn.send({ ...node, attrs: { ...node.attrs, offline: '1' } });
+    return q.length;
+  }
+
+  // ---- directory IQs ----
+
+  /** Answers usync, key-bundle fetch and media_conn IQs; `undefined` for any other IQ. */
+  answerIq(node: BinaryNode): BinaryNode | undefined {
+    const sig = iqSignature(node);
+    if (sig === 'usync/get/usync') return answerUsync(node, user => this.directoryUser(user));
+    if (sig === 'encrypt/get/key') return answerKeyFetch(node, jid => this.bundleFor(jid));
+    if (sig === 'w:m/set/media_conn') {
+      return iqResult(node.attrs.id ?? '', [
+        { tag: 'media_conn', attrs: { auth: this.media.auth, ttl: '300' }, content: [{ tag: 'host', attrs: { hostname: this.media.hostname } }] },
+      ]);
+    }
+    return undefined;
+  }
+
+  private directoryUser(user: string): DirectoryUser | undefined {
+    const contact = this.findContact(user);
+    if (contact) return { phone: contact.phone, lidUser: contact.lidUser, devices: [{ id: 0 }] };
+    const account = this.host.registry.findAccount(user);
+    if (!account) return undefined;
+    const companions = this.host.registry.devicesOf(account.phoneNumber).map(d => ({ id: d.deviceId, keyIndex: d.keyIndex }));
+    return { phone: account.phoneNumber, lidUser: account.lidUser, devices: [{ id: 0 }, ...companions] };
+  }
+
+  private bundleFor(jid: string): WireBundle | undefined {
+    const { user, device } = parseJid(jid);
+    const contact = this.findContact(user);
+    if (contact) return device === 0 ? contact.peer.bundle() : undefined;
+    const account = this.host.registry.findAccount(user);
+    if (!account) return undefined;
+    if (device === 0) return this.ownPhone(account.phoneNumber).peer.bundle();
+    const companion = this.host.registry.find(`${account.phoneNumber}:${device}`);
+    return companion?.preKeys.ready ? companion.preKeys.take() : undefined;
+  }
+
+  // ---- stanzas from companions ----
+
+  /** Takes a non-IQ stanza from a logged-in companion (handled in arrival order). */
+  onStanza(conn: SimConnection, node: BinaryNode): void {
+    const stamp = this.stamp();
+    if (node.tag === 'message' && node.attrs.id) this.frames.set(node.attrs.id, (this.frames.get(node.attrs.id) ?? 0) + 1);
+    this.chain = this.chain
+      .then(() => this.handle(conn, node, stamp))
+      .catch(err => this.host.error(`messaging: <${node.tag} id=${node.attrs.id ?? ''}>: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private async handle(conn: SimConnection, node: BinaryNode, stamp: SimStamp): Promise<void> {
+    const key = conn.deviceKey;
+    if (!key) return;
+    const [phone, dev] = key.split(':') as [string, string];
+    const from = pnJid(phone, Number(dev));
+    switch (node.tag) {
+      case 'message':
+        return this.onMessage(conn, node, stamp, phone, Number(dev));
+      case 'receipt': {
+        const to = node.attrs.to ?? '';
+        const ids = [node.attrs.id ?? '', ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map(i => i.attrs.id ?? '')];
+        const receipt = { ...stamp, ids, type: node.attrs.type ?? '', from, to };
+        const target = this.findContact(parseJid(to).user);
+        if (target) target.recordReceipt(receipt);
+        else if (this.host.registry.findAccount(parseJid(to).user)?.phoneNumber === phone) this.ownPhone(phone).recordReceipt(receipt);
+        return;
+      }
+      case 'chatstate': {
+        const to = node.attrs.to ?? '';
+        const child = Array.isArray(node.content) ? node.content[0] : undefined;
+        if (!child || (child.tag !== 'composing' && child.tag !== 'paused')) return;
+        const state = child.tag === 'composing' && child.attrs.media === 'audio' ? 'recording' : child.tag;
+        this.findContact(parseJid(to).user)?.recordChatstate({ ...stamp, state, from, to });
+        return;
+      }
+      case 'ack': {
+        const a = node.attrs;
+        const ack: ClientAck = { ...stamp, id: a.id ?? '', class: a.class ?? '', device: key, to: a.to ?? '' };
+        this.acks.push({ ...ack, ...(a.type ? { type: a.type } : {}), ...(a.error ? { error: a.error } : {}) });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async onMessage(conn: SimConnection, node: BinaryNode, stamp: SimStamp, phone: string, dev: number): Promise<void> {
+    const id = node.attrs.id ?? '';
+    const chat = node.attrs.to ?? '';
+    const chatContact = this.findContact(parseJid(chat).user);
+    const ackError = chatContact?.takeAckError();
+    const participants = getBinaryNodeChild(node, 'participants');
+    const targets: { jid: string; enc: BinaryNode }[] = participants
+      ? getBinaryNodeChildren(participants, 'to').flatMap(t => getBinaryNodeChildren(t, 'enc').map(enc => ({ jid: t.attrs.jid ?? '', enc })))
+      : getBinaryNodeChildren(node, 'enc').map(enc => ({ jid: chat, enc }));
+    for (const { jid, enc } of targets) {
+      const { user, device } = parseJid(jid);
+      const contact = device === 0 ? this.findContact(user) : undefined;
+      const account = device === 0 && !contact ? this.host.registry.findAccount(user) : undefined;
+      const peer = contact ?? (account?.phoneNumber === phone ? this.ownPhone(phone) : undefined);
+      if (!peer) {
+        this.host.log(`message ${id}: no simulated device for ${jid}; dropped`);
+        continue;
+      }
+      const padded = await peer.peer.decrypt(phone, dev, enc.attrs.type ?? '', messageText(enc));
+      const message = proto.Message.decode(unpadMessage(padded));
+      const record: DecryptedMessage = {
+        ...stamp,
+        id,
+        type: node.attrs.type ?? '',
+        ...(enc.attrs.mediatype ? { mediaType: enc.attrs.mediatype } : {}),
+        encType: enc.attrs.type ?? '',
+        from: pnJid(phone, dev),
+        to: chat,
+        message: proto.Message.toObject(message, { longs: Number }) as proto.IMessage,
+        ...(ackError ? { ackError: ackError.code } : {}),
+      };
+      peer.recordMessage(record);
+    }
+    const ack = messageAck(id, chat, Math.floor(Date.now() / 1000), ackError?.code);
+    if (ackError?.delayMs) setTimeout(() => conn.send(ack), ackError.delayMs);
+    else conn.send(ack);
+  }
+
+  // ---- inspection ----
+
+  /** Raw `<message>` frames received with this id. */
+  frameCount(id: string): number {
+    return this.frames.get(id) ?? 0;
+  }
+
+  /** Ids that arrived in more than one raw `<message>` frame, with their counts. */
+  duplicateFrames(): { id: string; count: number }[] {
+    return [...this.frames].filter(([, n]) => n > 1).map(([id, count]) => ({ id, count }));
+  }
+
+  /** `<ack>` stanzas companions sent, in order. */
+  clientAcks(): ClientAck[] {
+    return this.acks.all();
+  }
+}

@@ -1,0 +1,189 @@
+import type { AuthenticationState, BaileysEventMap, WAMessage, WAMessageUpdate } from '@whiskeysockets/baileys';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectClient, type SimClient } from './baileys-client.js';
+import { makeMemoryAuthState } from './memory-auth-state.js';
+import { quietLibsignal } from './quiet-libsignal.js';
+import { startWaSimulator, type WaSimulator } from './wa-simulator.js';
+
+/** A linked, open, ready Baileys client plus every message event it emitted. */
+interface Linked {
+  client: SimClient;
+  auth: AuthenticationState;
+  phone: string;
+  upserts: BaileysEventMap['messages.upsert'][];
+  updates: WAMessageUpdate[];
+}
+
+const linked: Linked[] = [];
+
+async function link(sim: WaSimulator, phone: string): Promise<Linked> {
+  const auth = makeMemoryAuthState();
+  const first = connectClient(sim, auth);
+  await sim.scanQr(await first.firstQr, { phoneNumber: phone });
+  await first.closed;
+  const client = connectClient(sim, auth, {}, { fetchAgent: sim.media.httpsAgent() });
+  const l: Linked = { client, auth, phone, upserts: [], updates: [] };
+  client.sock.ev.on('messages.upsert', u => l.upserts.push(u));
+  client.sock.ev.on('messages.update', u => l.updates.push(...u));
+  await client.opened;
+  await client.ready;
+  linked.push(l);
+  return l;
+}
+
+/** The first upserted message (past or future) matching `pred`. */
+async function upserted(l: Linked, pred: (m: WAMessage, type: string) => boolean): Promise<{ msg: WAMessage; type: string }> {
+  let found: { msg: WAMessage; type: string } | undefined;
+  await vi.waitFor(
+    () => {
+      for (const u of l.upserts) for (const m of u.messages) if (!found && pred(m, u.type)) found = { msg: m, type: u.type };
+      expect(found).toBeDefined();
+    },
+    { timeout: 5_000, interval: 20 },
+  );
+  return found!;
+}
+
+/**
+ * Statuses Baileys reported for message `id`: from `messages.update` and from its own buffered upserts
+ * (an update arriving within the send's event buffer is merged into the `append` upsert instead).
+ */
+function statuses(l: Linked, id: string): number[] {
+  const fromUpserts = l.upserts.flatMap(u => u.messages).filter(m => m.key.id === id && m.status != null).map(m => Number(m.status));
+  const fromUpdates = l.updates.filter(u => u.key.id === id && u.update.status != null).map(u => Number(u.update.status));
+  return [...fromUpserts, ...fromUpdates];
+}
+
+describe('wa-sim messaging with the real Baileys client', () => {
+  let sim: WaSimulator;
+  let a: Linked;
+  let loud: () => void;
+
+  beforeAll(async () => {
+    loud = quietLibsignal();
+    sim = await startWaSimulator();
+    a = await link(sim, '15550001111');
+  });
+
+  afterAll(async () => {
+    for (const l of linked.splice(0)) l.client.sock.end(undefined);
+    await sim.close();
+    loud();
+  });
+
+  it('a contact sends text (PN envelope) → messages.upsert notify; Baileys answers with a receipt', async () => {
+    const alice = sim.contact('15550002222', { name: 'Alice' });
+    const sent = await alice.sendText(a.phone, 'hello from alice');
+    expect(sent.liveDevices).toEqual([`${a.phone}:1`]);
+    const { msg, type } = await upserted(a, m => m.key.id === sent.id);
+    expect(type).toBe('notify');
+    expect(msg.key).toMatchObject({ remoteJid: alice.jid, fromMe: false, id: sent.id });
+    expect(msg.pushName).toBe('Alice');
+    expect(msg.message?.conversation).toBe('hello from alice');
+    expect(Number(msg.messageTimestamp)).toBe(sent.t);
+    const receipt = await alice.waitForReceipt(r => r.ids.includes(sent.id));
+    expect(receipt.type).toBe('inactive');
+    expect(sim.protocolErrors()).toEqual([]);
+  });
+
+  it('Baileys sends text → the contact decrypts extendedTextMessage; the own phone gets deviceSentMessage', async () => {
+    const bob = sim.contact('15550003333', { name: 'Bob' });
+    const sent = await a.client.sock.sendMessage(bob.jid, { text: 'hi bob' });
+    const got = await bob.waitForMessage(m => m.id === sent!.key.id);
+    expect(got.message.extendedTextMessage?.text).toBe('hi bob');
+    expect(got.encType).toBe('pkmsg');
+    expect(got.from).toBe(`${a.phone}:1@s.whatsapp.net`);
+    expect(got.to).toBe(bob.jid);
+    const copy = await sim.ownPhone(a.phone).waitForMessage(m => m.id === sent!.key.id);
+    expect(copy.message.deviceSentMessage?.destinationJid).toBe(bob.jid);
+    expect(copy.message.deviceSentMessage?.message?.extendedTextMessage?.text).toBe('hi bob');
+    expect(sim.frameCount(sent!.key.id!)).toBe(1);
+
+    // the contact replies in the same session: msg, not pkmsg
+    const reply = await bob.sendText(a.phone, 'hi back');
+    const { msg } = await upserted(a, m => m.key.id === reply.id);
+    expect(msg.message?.conversation).toBe('hi back');
+    const second = await a.client.sock.sendMessage(bob.jid, { text: 'second' });
+    const got2 = await bob.waitForMessage(m => m.id === second!.key.id);
+    expect(got2.encType).toBe('msg');
+    expect(bob.received().map(m => m.message.extendedTextMessage?.text)).toEqual(['hi bob', 'second']);
+    expect(sim.duplicateFrames()).toEqual([]);
+    expect(sim.protocolErrors()).toEqual([]);
+  });
+
+  it('receipts from the contact → messages.update status 3 (delivered), 4 (read), 5 (played); a <list> covers several ids', async () => {
+    const carol = sim.contact('15550004444');
+    const m1 = await a.client.sock.sendMessage(carol.jid, { text: 'one' });
+    const m2 = await a.client.sock.sendMessage(carol.jid, { text: 'two' });
+    await carol.waitForMessage(m => m.id === m2!.key.id);
+    const statusOf = (id: string, status: number) => statuses(a, id).includes(status);
+    carol.sendReceipt(a.phone, [m1!.key.id!, m2!.key.id!]);
+    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 3) && statusOf(m2!.key.id!, 3)).toBe(true));
+    carol.sendReceipt(a.phone, m1!.key.id!, 'read');
+    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 4)).toBe(true));
+    carol.sendReceipt(a.phone, m1!.key.id!, 'played');
+    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 5)).toBe(true));
+    const update = a.updates.find(u => u.key.id === m1!.key.id && u.update.status === 4)!;
+    expect(update.key).toMatchObject({ remoteJid: carol.jid, fromMe: true });
+    // Baileys acks each receipt
+    await vi.waitFor(() => expect(sim.clientAcks().filter(k => k.class === 'receipt' && k.id === m1!.key.id).length).toBe(3));
+  });
+
+  it('readMessages → a read receipt to the contact; chatstates are recorded in order before the message', async () => {
+    const dave = sim.contact('15550005555');
+    const sent = await dave.sendText(a.phone, 'read me');
+    const { msg } = await upserted(a, m => m.key.id === sent.id);
+    await a.client.sock.readMessages([msg.key]);
+    const read = await dave.waitForReceipt(r => r.ids.includes(sent.id) && r.type !== 'inactive');
+    expect(['read', 'read-self']).toContain(read.type);
+
+    await a.client.sock.sendPresenceUpdate('composing', dave.jid);
+    await a.client.sock.sendPresenceUpdate('paused', dave.jid);
+    const out = await a.client.sock.sendMessage(dave.jid, { text: 'typed' });
+    await dave.waitForMessage(m => m.id === out!.key.id);
+    const kinds = dave.timeline().filter(e => e.kind !== 'receipt').map(e => (e.kind === 'chatstate' ? e.state : `message:${e.id}`));
+    expect(kinds).toEqual(['composing', 'paused', `message:${out!.key.id}`]);
+    expect(dave.chatstates()[0]!.from).toBe(`${a.phone}:1@s.whatsapp.net`);
+  });
+
+  it('an error ack (463) → status ERROR (in the own upsert or a messages.update); a late ack → messages.update', async () => {
+    const erin = sim.contact('15550006666');
+    erin.failSends(463, { times: 1 });
+    const fast = await a.client.sock.sendMessage(erin.jid, { text: 'rejected fast' });
+    await vi.waitFor(() => expect(erin.rejected().map(m => m.id)).toContain(fast!.key.id));
+    await vi.waitFor(() => expect(statuses(a, fast!.key.id!)).toContain(0));
+    const stub = [
+      ...a.upserts.flatMap(u => u.messages).filter(m => m.key.id === fast!.key.id && m.status === 0).map(m => m.messageStubParameters),
+      ...a.updates.filter(u => u.key.id === fast!.key.id && u.update.status === 0).map(u => u.update.messageStubParameters),
+    ];
+    expect(stub[0]?.[0]).toBe('463');
+
+    erin.failSends(463, { times: 1, delayMs: 400 });
+    const late = await a.client.sock.sendMessage(erin.jid, { text: 'rejected late' });
+    await vi.waitFor(() => expect(a.updates.some(u => u.key.id === late!.key.id && u.update.status === 0)).toBe(true));
+    const u = a.updates.find(x => x.key.id === late!.key.id && x.update.status === 0)!;
+    expect(u.update.messageStubParameters?.[0]).toBe('463');
+    expect(erin.received()).toEqual([]);
+    const ok = await a.client.sock.sendMessage(erin.jid, { text: 'accepted' });
+    expect((await erin.waitForMessage(m => m.id === ok!.key.id)).message.extendedTextMessage?.text).toBe('accepted');
+  });
+
+  it('a contact sends while the companion is away → queued, delivered offline (append) on the next login', async () => {
+    const frank = sim.contact('15550007777', { name: 'Frank' });
+    const b = await link(sim, '15550008888');
+    b.client.sock.end(undefined);
+    await b.client.closed;
+    const sent = await frank.sendText(b.phone, 'while you were away', { addressing: 'lid' });
+    expect(sent.queuedDevices).toEqual([`${b.phone}:1`]);
+    const again = connectClient(sim, b.auth);
+    const upserts: BaileysEventMap['messages.upsert'][] = [];
+    again.sock.ev.on('messages.upsert', x => upserts.push(x));
+    linked.push({ ...b, client: again });
+    await again.opened;
+    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages.map(m => [x.type, m.key.id, m.message?.conversation]))).toContainEqual(['append', sent.id, 'while you were away']));
+    const m = upserts.flatMap(x => x.messages).find(x => x.key.id === sent.id)!;
+    expect(m.key).toMatchObject({ remoteJid: frank.lid, remoteJidAlt: frank.jid, addressingMode: 'lid' });
+    await frank.waitForReceipt(r => r.ids.includes(sent.id));
+    expect(frank.receipts().find(r => r.ids.includes(sent.id))!.to).toBe(frank.lid);
+  });
+});

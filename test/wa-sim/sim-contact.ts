@@ -1,0 +1,226 @@
+import { proto, type BinaryNode } from '@whiskeysockets/baileys';
+import type { PairedDevice, PhoneAccount } from './device-registry.js';
+import type { MediaHost } from './media-host.js';
+import type { MediaKind } from './media-crypto.js';
+import { encMediaTypeOf, inboundChatstate, inboundMessage, inboundReceipt, newMessageId, stanzaTypeOf } from './message-stanzas.js';
+import { padMessage } from './message-padding.js';
+import type {
+  AccountReceipt,
+  ChatstateRecord,
+  ContactMediaFields,
+  ContactReceiptType,
+  ContactSendOptions,
+  ContactSent,
+  DecryptedMessage,
+  SimContact,
+  SimStamp,
+  TimelineEntry,
+} from './messaging-api.js';
+import { RecordedList } from './recorded-list.js';
+import { lidJid, pnJid } from './sim-jid.js';
+import { SignalPeer } from './signal-peer.js';
+
+const DEFAULT_WAIT_MS = 5_000;
+
+/** What a contact needs from the simulator to reach an account. */
+export interface ContactNetwork {
+  /** The account named by `to` (digits, `+digits`, PN or LID JID); throws when it never paired. */
+  resolveAccount(to: string): PhoneAccount;
+  /**
+   * Builds one stanza per linked companion of `account` (skipping those `build` returns undefined for)
+   * and writes it to the device's ready connections, or queues it for the device's next login.
+   */
+  deliver(account: PhoneAccount, build: (device: PairedDevice) => Promise<BinaryNode | undefined>, queueIfOffline: boolean): Promise<{ live: string[]; queued: string[] }>;
+  /** Next stamp on the simulator clock. */
+  stamp(): SimStamp;
+  readonly media: MediaHost;
+}
+
+const MEDIA_FIELD: Record<MediaKind, 'imageMessage' | 'videoMessage' | 'audioMessage' | 'documentMessage' | 'stickerMessage'> = {
+  image: 'imageMessage',
+  video: 'videoMessage',
+  audio: 'audioMessage',
+  document: 'documentMessage',
+  sticker: 'stickerMessage',
+};
+
+const DEFAULT_MIME: Record<MediaKind, string> = {
+  image: 'image/jpeg',
+  video: 'video/mp4',
+  audio: 'audio/ogg; codecs=opus',
+  document: 'application/octet-stream',
+  sticker: 'image/webp',
+};
+
+/** A simulated contact: its own Signal identity (device 0), a PN and a LID, and everything it saw. */
+export class Contact implements SimContact {
+  readonly jid: string;
+  readonly lid: string;
+  readonly peer = new SignalPeer();
+  private readonly inbox = new RecordedList<DecryptedMessage>();
+  private readonly rejectedList = new RecordedList<DecryptedMessage>();
+  private readonly receiptList = new RecordedList<AccountReceipt>();
+  private readonly chatstateList = new RecordedList<ChatstateRecord>();
+  private failure: { code: number; remaining: number; delayMs: number } | undefined;
+  private sendChain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly phone: string,
+    readonly lidUser: string,
+    readonly name: string,
+    private readonly net: ContactNetwork,
+  ) {
+    this.jid = pnJid(phone);
+    this.lid = lidJid(lidUser);
+  }
+
+  // ---- sending to the account ----
+
+  send(to: string, message: proto.IMessage, options: ContactSendOptions = {}): Promise<ContactSent> {
+    const run = this.sendChain.then(() => this.sendNow(to, message, options));
+    this.sendChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sendNow(to: string, message: proto.IMessage, options: ContactSendOptions): Promise<ContactSent> {
+    const account = this.net.resolveAccount(to);
+    const id = options.id ?? newMessageId();
+    const t = options.t ?? Math.floor(Date.now() / 1000);
+    const plaintext = padMessage(proto.Message.encode(message).finish());
+    const lid = options.addressing === 'lid';
+    const extra: Record<string, string> = lid
+      ? { sender_pn: this.jid, addressing_mode: 'lid' }
+      : options.senderLid
+        ? { sender_lid: this.lid }
+        : {};
+    const env = { id, from: lid ? this.lid : this.jid, t, type: stanzaTypeOf(message), notify: options.pushName ?? this.name, offline: options.offline, extra };
+    const mediaType = encMediaTypeOf(message);
+    const { live, queued } = await this.net.deliver(
+      account,
+      async device => {
+        if (!device.preKeys.ready && !this.peer.hasSession(account.phoneNumber, device.deviceId)) return undefined;
+        if (!this.peer.hasSession(account.phoneNumber, device.deviceId)) {
+          await this.peer.startSession(account.phoneNumber, device.deviceId, device.preKeys.take());
+        }
+        const enc = await this.peer.encrypt(account.phoneNumber, device.deviceId, plaintext);
+        return inboundMessage(env, { ...enc, mediaType });
+      },
+      true,
+    );
+    if (live.length + queued.length === 0) throw new Error(`wa-sim: account ${account.phoneNumber} has no companion with an uploaded key bundle`);
+    return { id, t, liveDevices: live, queuedDevices: queued };
+  }
+
+  sendText(to: string, text: string, options?: ContactSendOptions): Promise<ContactSent> {
+    return this.send(to, { conversation: text }, options);
+  }
+
+  async sendMedia(
+    to: string,
+    kind: MediaKind,
+    bytes: Uint8Array,
+    fields: ContactMediaFields = {},
+    options?: ContactSendOptions,
+  ): Promise<ContactSent & { media: ReturnType<MediaHost['upload']> }> {
+    const media = this.net.media.upload(bytes, kind);
+    const node: Record<string, unknown> = {
+      url: media.url,
+      directPath: media.directPath,
+      mediaKey: media.mediaKey,
+      fileSha256: media.fileSha256,
+      fileEncSha256: media.fileEncSha256,
+      fileLength: media.fileLength,
+      mediaKeyTimestamp: media.mediaKeyTimestamp,
+      mimetype: fields.mimetype ?? DEFAULT_MIME[kind],
+    };
+    if (fields.caption !== undefined && kind !== 'audio' && kind !== 'sticker') node.caption = fields.caption;
+    if (fields.fileName !== undefined && kind === 'document') node.fileName = fields.fileName;
+    if (kind === 'audio') {
+      node.ptt = fields.ptt ?? false;
+      if (fields.seconds !== undefined) node.seconds = fields.seconds;
+    }
+    if (kind === 'video' && fields.seconds !== undefined) node.seconds = fields.seconds;
+    if (fields.contextInfo) node.contextInfo = fields.contextInfo;
+    const sent = await this.send(to, { [MEDIA_FIELD[kind]]: node } as proto.IMessage, options);
+    return { ...sent, media };
+  }
+
+  sendReceipt(to: string, ids: string | string[], type: ContactReceiptType = 'delivery', options: { addressing?: 'pn' | 'lid'; t?: number } = {}): void {
+    const list = Array.isArray(ids) ? ids : [ids];
+    if (list.length === 0) throw new Error('wa-sim: sendReceipt needs at least one id');
+    const account = this.net.resolveAccount(to);
+    const first = this.inbox.all().find(m => m.id === list[0]) ?? this.rejectedList.all().find(m => m.id === list[0]);
+    const lid = options.addressing ? options.addressing === 'lid' : (first?.to.endsWith('@lid') ?? false);
+    const node = inboundReceipt(lid ? this.lid : this.jid, list, options.t ?? Math.floor(Date.now() / 1000), type === 'delivery' ? undefined : type);
+    void this.net.deliver(account, async () => node, true);
+  }
+
+  sendChatstate(to: string, state: 'composing' | 'paused'): void {
+    const account = this.net.resolveAccount(to);
+    const node = inboundChatstate(this.jid, state);
+    void this.net.deliver(account, async () => node, false);
+  }
+
+  // ---- what the account sent ----
+
+  /** Called by the router: the server's ack decision for the next message to this contact. */
+  takeAckError(): { code: number; delayMs: number } | undefined {
+    const f = this.failure;
+    if (!f || f.remaining <= 0) return undefined;
+    f.remaining -= 1;
+    return { code: f.code, delayMs: f.delayMs };
+  }
+
+  /** Called by the router with a decrypted message. */
+  recordMessage(m: DecryptedMessage): void {
+    if (m.ackError !== undefined) this.rejectedList.push(m);
+    else this.inbox.push(m);
+  }
+
+  /** Called by the router with a receipt addressed to this contact. */
+  recordReceipt(r: AccountReceipt): void {
+    this.receiptList.push(r);
+  }
+
+  /** Called by the router with a chatstate addressed to this contact. */
+  recordChatstate(c: ChatstateRecord): void {
+    this.chatstateList.push(c);
+  }
+
+  received(): DecryptedMessage[] {
+    return this.inbox.all();
+  }
+
+  rejected(): DecryptedMessage[] {
+    return this.rejectedList.all();
+  }
+
+  waitForMessage(pred: (m: DecryptedMessage) => boolean = () => true, timeoutMs = DEFAULT_WAIT_MS): Promise<DecryptedMessage> {
+    return this.inbox.waitFor(pred, timeoutMs, `a message to contact ${this.phone}`);
+  }
+
+  receipts(): AccountReceipt[] {
+    return this.receiptList.all();
+  }
+
+  waitForReceipt(pred: (r: AccountReceipt) => boolean = () => true, timeoutMs = DEFAULT_WAIT_MS): Promise<AccountReceipt> {
+    return this.receiptList.waitFor(pred, timeoutMs, `a receipt to contact ${this.phone}`);
+  }
+
+  chatstates(): ChatstateRecord[] {
+    return this.chatstateList.all();
+  }
+
+  timeline(): TimelineEntry[] {
+    const all: TimelineEntry[] = [
+      ...this.inbox.all().map(m => ({ kind: 'message' as const, ...m })),
+      ...this.receiptList.all().map(r => ({ kind: 'receipt' as const, ...r })),
+      ...this.chatstateList.all().map(c => ({ kind: 'chatstate' as const, ...c })),
+    ];
+    return all.sort((a, b) => a.seq - b.seq);
+  }
+
+  failSends(code: number | undefined, options: { times?: number; delayMs?: number } = {}): void {
+    this.failure = code === undefined ? undefined : { code, remaining: options.times ?? Infinity, delayMs: options.delayMs ?? 0 };
+  }
+}
