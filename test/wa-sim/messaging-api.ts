@@ -167,6 +167,12 @@ export interface SimOwnPhone {
   waitForMessage(pred?: (m: DecryptedMessage) => boolean, timeoutMs?: number): Promise<DecryptedMessage>;
   /** Receipts companions sent to their own user (e.g. `sender`, `peer_msg`). */
   receipts(): AccountReceipt[];
+  /**
+   * The owner sends `message` to `chat` from the phone itself: every companion gets
+   * `<message from=phone recipient=chat>` holding `deviceSentMessage{destinationJid: chat, message}`
+   * (Baileys upserts it with `key.fromMe: true`, `remoteJid: chat`). The contact side is not simulated.
+   */
+  send(chat: string, message: proto.IMessage, options?: { id?: string; t?: number }): Promise<ContactSent>;
 }
 
 /** Re-exported media types. */

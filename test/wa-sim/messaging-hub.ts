@@ -81,7 +81,7 @@ export class MessagingHub implements ContactNetwork {
     const account = this.resolveAccount(phone);
     let p = this.phones.get(account.phoneNumber);
     if (!p) {
-      p = new OwnPhone(account.phoneNumber, account.lidUser);
+      p = new OwnPhone(account, this);
       this.phones.set(account.phoneNumber, p);
     }
     return p;

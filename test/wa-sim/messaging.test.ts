@@ -185,5 +185,34 @@ describe('wa-sim messaging with the real Baileys client', () => {
     expect(m.key).toMatchObject({ remoteJid: frank.lid, remoteJidAlt: frank.jid, addressingMode: 'lid' });
     await frank.waitForReceipt(r => r.ids.includes(sent.id));
     expect(frank.receipts().find(r => r.ids.includes(sent.id))!.to).toBe(frank.lid);
+
+    // this account's phone never talked to its companion: the phone starts the session (pkmsg)
+    await again.ready;
+    const fromPhone = await sim.ownPhone(b.phone).send(frank.jid, { conversation: 'phone first' });
+    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === fromPhone.id && m.key.fromMe && m.message?.conversation === 'phone first')).toBe(true));
+  });
+
+  it('the owner sends from the phone itself → Baileys upserts it fromMe in the contact chat', async () => {
+    const gina = sim.contact('15550009999');
+    const phone = sim.ownPhone(a.phone);
+    const first = await phone.send(gina.jid, { conversation: 'sent from my phone' });
+    const { msg } = await upserted(a, m => m.key.id === first.id);
+    expect(msg.key).toMatchObject({ remoteJid: gina.jid, fromMe: true });
+    expect(msg.message?.conversation).toBe('sent from my phone');
+    const second = await phone.send(gina.jid, { extendedTextMessage: { text: 'and again' } });
+    expect((await upserted(a, m => m.key.id === second.id)).msg.message?.extendedTextMessage?.text).toBe('and again');
+    expect(sim.protocolErrors()).toEqual([]);
+  });
+
+  it('onWhatsApp (usync contact protocol): contacts and accounts exist, other numbers do not', async () => {
+    const hank = sim.contact('15550001212');
+    const res = await a.client.sock.onWhatsApp('+15550001212', '15550008888', '15559990000');
+    expect(res).toEqual(
+      expect.arrayContaining([
+        { jid: hank.jid, exists: true },
+        { jid: '15550008888@s.whatsapp.net', exists: true },
+      ]),
+    );
+    expect(res!.some(r => r.jid.startsWith('15559990000'))).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { encryptForCompanion } from './companion-cipher.js';
 import type { PairedDevice, PhoneAccount } from './device-registry.js';
 import type { MediaHost } from './media-host.js';
 import type { MediaKind } from './media-crypto.js';
@@ -98,12 +99,8 @@ export class Contact implements SimContact {
     const { live, queued } = await this.net.deliver(
       account,
       async device => {
-        if (!device.preKeys.ready && !this.peer.hasSession(account.phoneNumber, device.deviceId)) return undefined;
-        if (!this.peer.hasSession(account.phoneNumber, device.deviceId)) {
-          await this.peer.startSession(account.phoneNumber, device.deviceId, device.preKeys.take());
-        }
-        const enc = await this.peer.encrypt(account.phoneNumber, device.deviceId, plaintext);
-        return inboundMessage(env, { ...enc, mediaType });
+        const enc = await encryptForCompanion(this.peer, account, device, plaintext);
+        return enc && inboundMessage(env, { ...enc, mediaType });
       },
       true,
     );
