@@ -85,6 +85,25 @@ export interface Config {
     /** The hub re-reads the log at least this often (`EVENTS_POLL_MS`). */
     pollMs: number;
   };
+  /** Webhook delivery. */
+  webhooks: {
+    /** Accept `http://` endpoint URLs (`WEBHOOK_ALLOW_HTTP`); https only otherwise. */
+    allowHttp: boolean;
+    /** Accept private, loopback and link-local destinations (`WEBHOOK_ALLOW_PRIVATE`). */
+    allowPrivate: boolean;
+    /** A delivery without a 2xx within this long failed (`WEBHOOK_TIMEOUT_MS`). */
+    timeoutMs: number;
+    /** Delay before each attempt of an event, first attempt included (`WEBHOOK_RETRY_SCHEDULE_MS`, comma-separated). */
+    retryScheduleMs: number[];
+    /** Requests in flight per endpoint (`WEBHOOK_CONCURRENCY`). */
+    concurrency: number;
+    /** How long a rotated-out secret keeps signing beside the new one (`WEBHOOK_SECRET_OVERLAP_MS`). */
+    secretOverlapMs: number;
+    /** Endpoints without a live deliverer are taken up at least this often (`WEBHOOK_SCAN_MS`). */
+    scanMs: number;
+    /** Events an endpoint takes from the log ahead of its receiver (`WEBHOOK_MAX_PENDING`). */
+    maxPending: number;
+  };
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
   /** Minimum level written to the log (`LOG_LEVEL`). */
@@ -163,6 +182,16 @@ export function loadConfig(env: Env = process.env): Config {
       stallMs: int(env, "EVENTS_STALL_MS", 10_000, 10, 600_000),
       pollMs: int(env, "EVENTS_POLL_MS", 5_000, 50, 600_000),
     },
+    webhooks: {
+      allowHttp: bool(env, "WEBHOOK_ALLOW_HTTP", false),
+      allowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE", false),
+      timeoutMs: int(env, "WEBHOOK_TIMEOUT_MS", 15_000, 100, 600_000),
+      retryScheduleMs: schedule(env, "WEBHOOK_RETRY_SCHEDULE_MS", [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+      concurrency: int(env, "WEBHOOK_CONCURRENCY", 4, 1, 256),
+      secretOverlapMs: int(env, "WEBHOOK_SECRET_OVERLAP_MS", 24 * 3_600_000, 0, 30 * 24 * 3_600_000),
+      scanMs: int(env, "WEBHOOK_SCAN_MS", 5_000, 50, 600_000),
+      maxPending: int(env, "WEBHOOK_MAX_PENDING", 1_000, 1, 1_000_000),
+    },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     logLevel: level(env, "LOG_LEVEL", "info"),
     http: {
@@ -185,6 +214,16 @@ function int(env: Env, name: string, dflt: number, min: number, max: number): nu
     throw new ConfigError(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
   }
   return n;
+}
+
+function schedule(env: Env, name: string, dflt: number[]): number[] {
+  const raw = nonEmpty(env[name]);
+  if (raw === undefined) return dflt;
+  const parts = raw.split(",").map((p) => Number(p.trim()));
+  if (parts.length < 1 || parts.length > 50 || parts.some((n) => !Number.isInteger(n) || n < 0 || n > 7 * 24 * 3_600_000)) {
+    throw new ConfigError(`${name} must be 1..50 comma-separated delays in ms (0..604800000), got "${raw}"`);
+  }
+  return parts;
 }
 
 function bool(env: Env, name: string, dflt: boolean): boolean {

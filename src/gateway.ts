@@ -9,6 +9,7 @@ import { migrateToLatest } from "./db/migrate.js";
 import { openDatabase } from "./db/open-database.js";
 import type { Database } from "./db/schema.js";
 import type { Logger } from "./logger.js";
+import { ulid } from "./util/ulid.js";
 import { authInterceptor } from "./server/auth-interceptor.js";
 import { errorInterceptor } from "./server/error-interceptor.js";
 import { type Listener, listen } from "./server/listener.js";
@@ -28,6 +29,11 @@ import { holderClients } from "./cluster/holder-client.js";
 import { internalTokens, loadClusterSecret, withInternalTokens } from "./cluster/internal-token.js";
 import { localSessionLeases, postgresSessionLeases } from "./cluster/session-leases.js";
 import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
+import { createDeliveryStore } from "./webhooks/delivery-store.js";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
+import { createWebhookMetrics } from "./webhooks/webhook-metrics.js";
+import { createWebhookRepository } from "./webhooks/webhook-repository.js";
+import { createWebhookSender } from "./webhooks/webhook-sender.js";
 
 /** A running gateway. */
 export interface Gateway {
@@ -38,6 +44,8 @@ export interface Gateway {
   events: { log: EventLog; hub: EventHub };
   /** The WhatsApp engine of this process. */
   engine: Supervisor;
+  /** This process's webhook deliverer. */
+  webhooks: WebhookDispatcher;
   /** The bound port. */
   port: number;
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
@@ -61,7 +69,30 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const eventLog = createEventLog(db, kind === "postgres");
     const hub = createEventHub({ log: eventLog, logger: log, pollIntervalMs: config.events.pollMs });
     await hub.start();
-    const pgListener = config.databaseUrl ? listenForEvents(config.databaseUrl, hub.poke, log) : undefined;
+    // Webhooks: one deliverer per endpoint across the cluster, reading the same log.
+    const webhookPolicy = { allowHttp: config.webhooks.allowHttp, allowPrivate: config.webhooks.allowPrivate };
+    const webhookSender = createWebhookSender(webhookPolicy, config.webhooks.timeoutMs);
+    const webhookMetrics = createWebhookMetrics();
+    const webhooks = createWebhookDispatcher({
+      store: createDeliveryStore(db, eventLog, kind === "postgres"),
+      sender: webhookSender,
+      metrics: webhookMetrics,
+      log,
+      delivery: {
+        retryScheduleMs: config.webhooks.retryScheduleMs,
+        concurrency: config.webhooks.concurrency,
+        maxPending: config.webhooks.maxPending,
+        idleMs: config.webhooks.scanMs,
+      },
+      scanMs: config.webhooks.scanMs,
+      attemptRetentionMs: config.events.retentionMs,
+    });
+    eventLog.onAppended(webhooks.poke);
+    const onNotify = () => {
+      hub.poke();
+      webhooks.poke();
+    };
+    const pgListener = config.databaseUrl ? listenForEvents(config.databaseUrl, onNotify, log) : undefined;
     const stopRetention = startEventRetention(
       eventLog,
       { maxAgeMs: config.events.retentionMs, maxCount: config.events.retentionCount, intervalMs: 60_000 },
@@ -69,7 +100,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     );
     const sessions = createSessionRepository(db, eventLog);
     const engineEvents = engineDb === db ? eventLog : createEventLog(engineDb, true);
-    if (engineEvents !== eventLog) engineEvents.onAppended(hub.poke);
+    if (engineEvents !== eventLog) engineEvents.onAppended(onNotify);
     // PostgreSQL: sessions are leased among the gateways sharing the database; PGlite: one gateway.
     const clustered = kind === "postgres";
     let registry: GatewayRegistry | undefined;
@@ -84,7 +115,26 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const shutdown = new AbortController();
 
     // Connect, gRPC, gRPC-Web and REST/JSON (google.api.http) share one router.
-    const serve = routes({ config, db, sessions, apiKeys, apiKeyAuthenticator, events: { log: eventLog, hub }, engine, holders });
+    const serve = routes({
+      config,
+      db,
+      sessions,
+      apiKeys,
+      apiKeyAuthenticator,
+      events: { log: eventLog, hub },
+      engine,
+      holders,
+      webhooks: {
+        repo: createWebhookRepository(db),
+        log: eventLog,
+        dispatcher: webhooks,
+        sender: webhookSender,
+        metrics: webhookMetrics,
+        policy: webhookPolicy,
+        secretOverlapMs: config.webhooks.secretOverlapMs,
+        concurrency: config.webhooks.concurrency,
+      },
+    });
     // gRPC health (database reachability) and server reflection, public; /healthz and /readyz beside them.
     const probe = createDatabaseProbe(db);
     let health: HealthHandle | undefined;
@@ -109,7 +159,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
     const endpoints = new Map([
       ...probeEndpoints(probe, () => stoppingNow),
-      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine)]),
+      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine), ...webhookMetrics.metrics]),
     ]);
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
     if (clustered) {
@@ -123,6 +173,12 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         log,
       });
     }
+    if (registry) {
+      registry.onLapse(() => webhooks.suspend());
+      webhooks.start(registry.id());
+    } else {
+      webhooks.start(`${config.gatewayId}-${ulid()}`);
+    }
     // Resume every session that should run (no QR needed for paired ones);
     // in the background, so the API answers while sockets connect.
     void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));
@@ -135,6 +191,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       databaseKind: kind,
       events: { log: eventLog, hub },
       engine,
+      webhooks,
       port: bound.port,
       url: `${scheme}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${bound.port}`,
       stop() {
@@ -145,6 +202,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           hub.close();
           await bound.close(config.shutdownGraceMs);
           await engine.close();
+          await webhooks.close();
           shutdown.abort();
           stopRetention();
           await pgListener?.close();

@@ -116,6 +116,55 @@ export interface ClusterSecretTable {
   secret: string;
 }
 
+/** `webhooks`: an organization's webhook endpoints, with their delivery cursor and lease. */
+export interface WebhooksTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  event_types: string[];
+  sessions: string[];
+  description: string | null;
+  enabled: boolean;
+  /** `gone` | `failing` when the gateway disabled it. */
+  disabled_reason: string | null;
+  /** `whsec_…`. */
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_until: Timestamp | null;
+  /** bigint: the highest event id taken from the log. */
+  cursor: ColumnType<string | number, string, string>;
+  lease_holder: string | null;
+  lease_epoch: ColumnType<string | number, string | number | undefined, string | number>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** `webhook_pending`: events an endpoint still owes its receiver. */
+export interface WebhookPendingTable {
+  organization_id: string;
+  webhook_id: string;
+  event_id: ColumnType<string | number, string, string>;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+}
+
+/** `webhook_attempts`: one row per delivery attempt. */
+export interface WebhookAttemptsTable {
+  /** ULID: sorts by time. */
+  id: string;
+  organization_id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  /** `succeeded` | `failed`. */
+  outcome: string;
+  http_status: number | null;
+  error: string | null;
+  duration_ms: number;
+  attempted_at: Timestamp;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -128,6 +177,9 @@ export interface Database {
   gateways: GatewaysTable;
   session_leases: SessionLeasesTable;
   cluster_secret: ClusterSecretTable;
+  webhooks: WebhooksTable;
+  webhook_pending: WebhookPendingTable;
+  webhook_attempts: WebhookAttemptsTable;
 }
 
 /** A `sessions` row as read. */
@@ -140,5 +192,9 @@ export type SessionUpdate = Updateable<SessionsTable>;
 export type EventRow = Selectable<EventsTable>;
 /** An `api_keys` row as read. */
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+/** A `webhooks` row as read. */
+export type WebhookRow = Selectable<WebhooksTable>;
+/** A `webhook_attempts` row as read. */
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 /** Marker kept for future generated columns. */
 export type { Generated };

@@ -11,6 +11,7 @@ export const eventTypes = [
   "connection.connecting",
   "connection.open",
   "connection.close",
+  "webhook.endpoint.disabled",
 ] as const;
 
 /** One of {@link eventTypes}. */
@@ -24,6 +25,7 @@ export function isEventType(s: string): s is EventType {
 /** An event to append: what happened to which session. */
 export interface NewEvent {
   organizationId: string;
+  /** Empty for organization-level events (`webhook.*`). */
   sessionId: string;
   type: EventType;
   data: Record<string, unknown>;

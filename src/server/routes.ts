@@ -2,6 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { ApiKeyService } from "../../gen/wagateway/v1/api_key_service_pb.js";
 import { GatewayService } from "../../gen/wagateway/v1/gateway_service_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
+import { WebhookService } from "../../gen/wagateway/v1/webhook_service_pb.js";
 import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { ApiKeyRepository } from "../api-keys/api-key-repository.js";
 import { createApiKeyService } from "../api-keys/api-key-service.js";
@@ -17,6 +18,7 @@ import { createWatchEvents } from "../events/watch-events.js";
 import { createLifecycleService } from "../sessions/lifecycle-service.js";
 import { createSessionService } from "../sessions/session-service.js";
 import type { Supervisor } from "../whatsapp/supervisor.js";
+import { createWebhookService, type WebhookServiceDeps } from "../webhooks/webhook-service.js";
 
 /** What the services are built from. */
 export interface RouteDeps {
@@ -29,6 +31,8 @@ export interface RouteDeps {
   engine: Supervisor;
   /** Forwarding to a session's holder; undefined with one gateway (PGlite). */
   holders: HolderClients | undefined;
+  /** The WebhookService's parts. */
+  webhooks: WebhookServiceDeps;
 }
 
 /** Registers every service of the contract on a router. */
@@ -42,6 +46,7 @@ export function routes(deps: RouteDeps) {
       watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
+    router.service(WebhookService, createWebhookService(deps.webhooks));
     router.service(GatewayService, createGatewayService(deps.db, deps.engine, startedAt, deps.config.cluster.capacity));
   };
 }

@@ -1,0 +1,222 @@
+import type { WebhookAttemptRow } from "../db/schema.js";
+import type { Logger } from "../logger.js";
+import type { StoredEvent } from "../events/stored-event.js";
+import { ulid } from "../util/ulid.js";
+import type { DeliveryStore, DueEvent, EndpointState, WebhookLease } from "./delivery-store.js";
+import { CursorMovedError, WebhookLeaseLostError } from "./lease-lost.js";
+import { webhookMatches } from "./webhook-filter.js";
+import type { WebhookMetrics } from "./webhook-metrics.js";
+import { webhookBody, webhookHeaders } from "./webhook-payload.js";
+import type { SendResult, WebhookSender } from "./webhook-sender.js";
+
+/** Delivery tunables (see `Config.webhooks`). */
+export interface DeliveryOptions {
+  retryScheduleMs: readonly number[];
+  concurrency: number;
+  maxPending: number;
+  /** Longest wait between rounds when nothing wakes the worker. */
+  idleMs: number;
+}
+
+/** What a worker is built from. */
+export interface WorkerDeps {
+  store: DeliveryStore;
+  sender: WebhookSender;
+  metrics: WebhookMetrics;
+  log: Logger;
+  options: DeliveryOptions;
+}
+
+const readBatch = 500;
+/** Statuses that mean "slow down". */
+const slowDownStatuses = new Set([429, 502, 504]);
+const maxRetryAfterMs = 24 * 3_600_000;
+
+/**
+ * Delivers one endpoint's events while this gateway holds its lease: takes
+ * matching events from the log into the endpoint's queue (cursor and queue
+ * move together), POSTs due ones with at most `concurrency` in flight, and
+ * records each attempt. Its own loop and its own connections, so a slow
+ * endpoint delays nobody else. Stops when the lease is lost or the endpoint
+ * disabled.
+ */
+export class EndpointWorker {
+  private stopped = false;
+  private readonly inFlight = new Set<bigint>();
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  /** No attempts before this time (Retry-After, slow-down). */
+  private pausedUntil = 0;
+  /** Consecutive slow-down answers; the effective concurrency is 1 while > 0. */
+  private slowDowns = 0;
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly lease: WebhookLease,
+    private readonly deps: WorkerDeps,
+    private readonly onStop: (w: EndpointWorker) => void,
+  ) {
+    this.done = this.run();
+  }
+
+  /** New events may exist, or the endpoint changed. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Ends the loop; attempts in flight finish (their fenced writes decide). */
+  stop(): void {
+    this.stopped = true;
+    this.wake();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      this.woken = false;
+      try {
+        const state = await this.deps.store.load(this.lease);
+        if (!state) break;
+        await this.fill(state);
+        const next = await this.dispatch(state);
+        failures = 0;
+        await this.sleep(next);
+      } catch (err) {
+        if (err instanceof WebhookLeaseLostError) break;
+        if (err instanceof CursorMovedError) continue;
+        failures++;
+        this.deps.log.warn("webhook delivery round failed; retrying", { webhookId: this.lease.webhookId, err });
+        await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      }
+    }
+    this.stopped = true;
+    this.onStop(this);
+  }
+
+  /** Takes matching events from the log into the queue, up to `maxPending` waiting. */
+  private async fill(state: EndpointState): Promise<void> {
+    const { row } = state;
+    let cursor = BigInt(row.cursor);
+    let room = this.deps.options.maxPending - state.pending;
+    while (room > 0 && !this.stopped) {
+      const events = await this.deps.store.readLog(row.organization_id, cursor, row.sessions, Math.min(readBatch, room));
+      if (events.length === 0) return;
+      const to = events[events.length - 1]!.id;
+      const ids = events.filter((e) => webhookMatches({ eventTypes: row.event_types, sessions: row.sessions }, e)).map((e) => e.id);
+      await this.deps.store.enqueue(this.lease, cursor, to, ids);
+      state.pending += ids.length;
+      room -= ids.length;
+      cursor = to;
+      row.cursor = to.toString();
+      if (events.length < Math.min(readBatch, room + ids.length)) return;
+    }
+  }
+
+  /** Starts due attempts; returns how long to sleep before the next round. */
+  private async dispatch(state: EndpointState): Promise<number> {
+    const { idleMs, concurrency } = this.deps.options;
+    const now = Date.now();
+    if (this.pausedUntil > now) return Math.min(idleMs, this.pausedUntil - now);
+    const limit = (this.slowDowns > 0 ? 1 : concurrency) - this.inFlight.size;
+    if (limit <= 0) return idleMs; // saturated: a finishing attempt wakes the loop
+    if (state.pending <= this.inFlight.size) return idleMs;
+    const due = await this.deps.store.due(this.lease, limit, this.inFlight);
+    for (const d of due) {
+      this.inFlight.add(d.eventId);
+      void this.attempt(state, d).finally(() => {
+        this.inFlight.delete(d.eventId);
+        this.wake();
+      });
+    }
+    if (due.length === limit || state.pending <= this.inFlight.size) return idleMs;
+    // Some queued events wait for a later retry: sleep until the earliest.
+    const next = await this.deps.store.nextDue(this.lease, this.inFlight);
+    return next === undefined ? idleMs : Math.max(5, Math.min(idleMs, next.getTime() - Date.now()));
+  }
+
+  private async attempt(state: EndpointState, d: DueEvent): Promise<void> {
+    const { store, sender, metrics, log, options } = this.deps;
+    const row = state.row;
+    const attemptNo = d.attempts + 1;
+    const record = (e: { id: string; type: string }, r: SendResult | undefined, error?: string): WebhookAttemptRow => ({
+      id: ulid(),
+      organization_id: row.organization_id,
+      webhook_id: row.id,
+      event_id: e.id,
+      event_type: e.type,
+      attempt: attemptNo,
+      outcome: r?.kind === "succeeded" ? "succeeded" : "failed",
+      http_status: r?.status ?? null,
+      error: error ?? r?.error ?? null,
+      duration_ms: r?.durationMs ?? 0,
+      attempted_at: new Date(),
+    });
+    try {
+      if (!d.event) {
+        // Retention removed the event before it could be delivered.
+        await store.settle(this.lease, d.eventId, record({ id: d.eventId.toString(), type: "" }, undefined, "the event was removed by retention before delivery"));
+        return;
+      }
+      const e: StoredEvent = d.event;
+      const body = webhookBody(e);
+      const secrets = [row.secret];
+      if (row.previous_secret && row.previous_secret_until && row.previous_secret_until.getTime() > Date.now()) secrets.push(row.previous_secret);
+      const id = e.id.toString();
+      const res = await sender.send(row.id, { url: row.url, headers: webhookHeaders(id, body, secrets), body }, options.concurrency);
+      metrics.attempt(res.kind);
+      const attempt = record({ id, type: e.type }, res);
+      if (res.kind === "succeeded") {
+        this.slowDowns = 0;
+        await store.settle(this.lease, e.id, attempt);
+        metrics.delivered(Math.max(0, Date.now() - e.occurredAt.getTime()) / 1000);
+        return;
+      }
+      if (res.status === 410) {
+        await store.disable(this.lease, e.id, "gone", attempt, row.url);
+        log.warn("webhook endpoint disabled: the receiver answered 410 Gone", { webhookId: row.id });
+        this.stop();
+        return;
+      }
+      if (attemptNo >= options.retryScheduleMs.length) {
+        await store.disable(this.lease, e.id, "failing", attempt, row.url);
+        log.warn("webhook endpoint disabled: an event failed past the retry schedule", { webhookId: row.id, eventId: id });
+        this.stop();
+        return;
+      }
+      let delay = options.retryScheduleMs[attemptNo]!;
+      const retryAfter = res.retryAfterMs === undefined ? undefined : Math.min(maxRetryAfterMs, res.retryAfterMs);
+      if (retryAfter !== undefined) delay = Math.max(delay, retryAfter);
+      if (res.status !== undefined && slowDownStatuses.has(res.status)) {
+        // Slow down: one request at a time, and a pause that grows with each such answer.
+        this.slowDowns++;
+        const pause = Math.max(retryAfter ?? 0, Math.min(60_000, 250 * 2 ** Math.min(this.slowDowns, 8)));
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + pause);
+      } else if (retryAfter !== undefined) {
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfter);
+      }
+      await store.retry(this.lease, e.id, attemptNo, new Date(Date.now() + delay), attempt);
+    } catch (err) {
+      if (err instanceof WebhookLeaseLostError) {
+        this.stop();
+        return;
+      }
+      log.warn("recording a webhook attempt failed; the event stays queued", { webhookId: row.id, eventId: d.eventId.toString(), err });
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopped || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import type { Logger } from "../logger.js";
+import type { DeliveryStore } from "./delivery-store.js";
+import { type DeliveryOptions, EndpointWorker } from "./endpoint-worker.js";
+import type { WebhookMetrics } from "./webhook-metrics.js";
+import type { WebhookSender } from "./webhook-sender.js";
+
+/** What the dispatcher is built from. */
+export interface DispatcherOptions {
+  store: DeliveryStore;
+  sender: WebhookSender;
+  metrics: WebhookMetrics;
+  log: Logger;
+  delivery: DeliveryOptions;
+  /** How often endpoints nobody delivers for are taken up (`WEBHOOK_SCAN_MS`). */
+  scanMs: number;
+  /** Attempts older than this are deleted. */
+  attemptRetentionMs: number;
+}
+
+/**
+ * The webhook deliverer of one gateway: it leases every endpoint no live
+ * gateway delivers for (fenced, like session leases), runs one
+ * {@link EndpointWorker} per endpoint it holds, and wakes them when the
+ * event log grows.
+ */
+export interface WebhookDispatcher {
+  /** Starts delivering as `holder` (this gateway's incarnation id). */
+  start(holder: string): void;
+  /** New events were appended. */
+  poke(): void;
+  /** An endpoint changed here (created, updated, replayed): take it up or wake it now. */
+  changed(webhookId: string): void;
+  /** Stops every worker here (e.g. this gateway's liveness lapsed); the next scan takes leases again. */
+  suspend(): void;
+  /** Number of endpoints this gateway delivers for. */
+  size(): number;
+  /** Stops delivering and gives the leases up for another gateway. */
+  close(): Promise<void>;
+}
+
+/** Creates the {@link WebhookDispatcher}. */
+export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatcher {
+  const workers = new Map<string, EndpointWorker>();
+  let holder: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let scanning: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+  let lastPrune = 0;
+
+  const deps = { store: opts.store, sender: opts.sender, metrics: opts.metrics, log: opts.log, options: opts.delivery };
+  const onStop = (w: EndpointWorker) => {
+    if (workers.get(w.lease.webhookId) === w) workers.delete(w.lease.webhookId);
+    opts.sender.forget(w.lease.webhookId);
+  };
+
+  const scanOnce = async () => {
+    if (!holder || closed) return;
+    await opts.store.claim(holder);
+    const held = await opts.store.held(holder);
+    if (closed) return;
+    const keep = new Set<string>();
+    for (const lease of held) {
+      keep.add(lease.webhookId);
+      const w = workers.get(lease.webhookId);
+      if (w && w.lease.epoch === lease.epoch) continue;
+      w?.stop();
+      workers.set(lease.webhookId, new EndpointWorker(lease, deps, onStop));
+    }
+    for (const [id, w] of workers) if (!keep.has(id)) w.stop();
+    if (Date.now() - lastPrune > 60_000) {
+      lastPrune = Date.now();
+      await opts.store.pruneAttempts(new Date(Date.now() - opts.attemptRetentionMs));
+    }
+  };
+
+  const scan = () => {
+    if (scanning) {
+      again = true;
+      return scanning;
+    }
+    scanning = (async () => {
+      try {
+        do {
+          again = false;
+          await scanOnce().catch((err: unknown) => opts.log.warn("webhook lease scan failed; retrying", { err }));
+        } while (again && !closed);
+      } finally {
+        scanning = undefined;
+      }
+    })();
+    return scanning;
+  };
+
+  return {
+    start(h) {
+      holder = h;
+      void scan();
+      timer = setInterval(() => void scan(), opts.scanMs);
+      timer.unref();
+    },
+    poke() {
+      for (const w of workers.values()) w.wake();
+    },
+    changed(webhookId) {
+      const w = workers.get(webhookId);
+      if (w) w.wake();
+      void scan();
+    },
+    suspend() {
+      for (const w of workers.values()) w.stop();
+    },
+    size: () => workers.size,
+    async close() {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await scanning;
+      const all = [...workers.values()];
+      for (const w of all) w.stop();
+      await Promise.race([Promise.all(all.map((w) => w.done)), new Promise((r) => setTimeout(r, 2_000).unref())]);
+      if (holder) await opts.store.release(holder).catch(() => {});
+      opts.sender.close();
+    },
+  };
+}
