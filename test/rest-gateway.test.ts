@@ -244,6 +244,12 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
         "/api/v1/sessions/{session}/restart",
         "/api/v1/sessions/{session}/start",
         "/api/v1/sessions/{session}/stop",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/{webhook}",
+        "/api/v1/webhooks/{webhook}/deliveries",
+        "/api/v1/webhooks/{webhook}/replay",
+        "/api/v1/webhooks/{webhook}/rotate-secret",
+        "/api/v1/webhooks/{webhook}/test",
         "/openapi.json",
       ].sort(),
     );
