@@ -13,7 +13,7 @@ export interface ReceivedWebhook {
 }
 
 /** What the receiver does with a request. */
-export type ReceiverMode = { status: number; headers?: Record<string, string> } | "hang";
+export type ReceiverMode = { status: number; headers?: Record<string, string>; delayMs?: number } | "hang";
 
 /** A real HTTP receiver on loopback, whose behaviour a test switches. */
 export interface WebhookReceiver {
@@ -52,8 +52,12 @@ export async function startWebhookReceiver(path = "/hook"): Promise<WebhookRecei
       const m = typeof mode === "function" ? mode(r) : mode;
       if (m === "hang") return;
       r.status = m.status;
-      res.writeHead(m.status, m.headers ?? {});
-      res.end();
+      const answer = () => {
+        res.writeHead(m.status, m.headers ?? {});
+        res.end();
+      };
+      if (m.delayMs) setTimeout(answer, m.delayMs);
+      else answer();
     });
   });
   server.on("connection", (s) => {
