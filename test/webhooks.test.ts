@@ -56,8 +56,10 @@ describe.each(backends)("webhooks on $name", (backend) => {
     expect(res.status, res.text).toBe(201);
     return res.json.id as string;
   };
+  /** Deliveries in event-id order (several are in flight at once, so arrival order may differ). */
+  const byEventId = (rs: ReceivedWebhook[]) => [...rs].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
   const mineOf = (receiver: WebhookReceiver, org: string, status2xx = true) =>
-    (status2xx ? receiver.accepted() : receiver.received).filter((r) => JSON.parse(r.body).data.organizationId === org);
+    byEventId((status2xx ? receiver.accepted() : receiver.received).filter((r) => JSON.parse(r.body).data.organizationId === org));
 
   it("creates an endpoint, shows the secret once, and delivers signed events equal to WatchEvents' REST JSON", async () => {
     const o = await newOrg();
@@ -116,8 +118,8 @@ describe.each(backends)("webhooks on $name", (backend) => {
       expect(bySession.webhook.sessions).toEqual([s1]);
       for (const s of [s1, s2]) await o.call("PATCH", `/api/v1/sessions/${s}`, { label: `renamed ${s}` });
       for (const s of [s1, s2]) await o.call("DELETE", `/api/v1/sessions/${s}`);
-      const a = await waitUntil("2 deliveries by session", () => (rx2.accepted().length >= 2 ? rx2.accepted() : undefined));
-      const b = await waitUntil("2 deletes", () => (rx3.accepted().length >= 2 ? rx3.accepted() : undefined));
+      const a = byEventId(await waitUntil("2 deliveries by session", () => (rx2.accepted().length >= 2 ? rx2.accepted() : undefined)));
+      const b = byEventId(await waitUntil("2 deletes", () => (rx3.accepted().length >= 2 ? rx3.accepted() : undefined)));
       // A marker event after the rest: once it arrives, nothing else is on its way.
       const marker = await createHook(o, { eventTypes: ["webhook.*"] });
       expect(marker.id).toBeTruthy();
@@ -286,7 +288,7 @@ describe.each(backends)("webhooks on $name", (backend) => {
     try {
       const h = await createHook(o, {}, rr);
       for (let i = 0; i < 5; i++) await newSession(o, `r${i}`);
-      const first = await waitUntil("5 deliveries", () => (rr.accepted().length >= 5 ? rr.accepted().slice() : undefined));
+      const first = byEventId(await waitUntil("5 deliveries", () => (rr.accepted().length >= 5 ? rr.accepted().slice() : undefined)));
       const firstIds = first.map((r) => r.id);
       const rep = await o.call("POST", `/api/v1/webhooks/${h.id}/replay`, { after: firstIds[1] });
       expect(rep.status, rep.text).toBe(200);
