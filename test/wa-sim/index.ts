@@ -14,6 +14,7 @@ export type {
   SimOwnPhone,
   SimStamp,
   TimelineEntry,
+  UndecryptableMessage,
 } from './messaging-api.js';
 /** The local HTTPS media host and media crypto helpers. */
 export { MediaHost, type MediaUpload } from './media-host.js';

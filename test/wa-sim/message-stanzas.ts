@@ -59,6 +59,20 @@ export function inboundReceipt(from: string, ids: string[], t: number, type?: st
   return node;
 }
 
+/** A contact's `<receipt type='retry'>` asking the sending device to re-encrypt message `id`. */
+export function retryReceipt(from: string, id: string, t: number, count: number, registrationId: number): BinaryNode {
+  const reg = Buffer.alloc(4);
+  reg.writeUInt32BE(registrationId);
+  return {
+    tag: 'receipt',
+    attrs: { from, id, t: String(t), type: 'retry' },
+    content: [
+      { tag: 'retry', attrs: { count: String(count), id, t: String(t), v: '1' } },
+      { tag: 'registration', attrs: {}, content: reg },
+    ],
+  };
+}
+
 /** `<chatstate from><composing/>|<paused/></chatstate>` from a contact. */
 export function inboundChatstate(from: string, state: 'composing' | 'paused'): BinaryNode {
   return { tag: 'chatstate', attrs: { from }, content: [{ tag: state, attrs: {} }] };

@@ -29,6 +29,18 @@ export interface DecryptedMessage extends SimStamp {
   readonly ackError?: number;
 }
 
+/** A `<message>` (or one `<enc>` of it) a simulated device could not decrypt. */
+export interface UndecryptableMessage extends SimStamp {
+  readonly id: string;
+  readonly encType: string;
+  readonly from: string;
+  readonly to: string;
+  /** libsignal's error text. */
+  readonly error: string;
+  /** `count` of the retry receipt the contact answered with (1, 2, …). */
+  readonly retryCount: number;
+}
+
 /** A `<receipt>` a companion sent to a contact (delivery / read / …), e.g. after `readMessages`. */
 export interface AccountReceipt extends SimStamp {
   /** All ids: the `id` attribute plus `<list><item id/>`. */
@@ -136,8 +148,19 @@ export interface SimContact {
   sendReceipt(to: string, ids: string | string[], type?: ContactReceiptType, options?: { addressing?: 'pn' | 'lid'; t?: number }): void;
   /** Sends `<chatstate><composing/>` / `<paused/>` to the account's live companions. */
   sendChatstate(to: string, state: 'composing' | 'paused'): void;
-  /** Messages decrypted from the account (accepted by the server), in arrival order. */
+  /**
+   * Messages decrypted from the account (accepted by the server), in arrival order, each id once (as a
+   * phone shows them); later copies of an id already received go to {@link duplicates}.
+   */
   received(): DecryptedMessage[];
+  /** Decrypted copies of ids already in {@link received} (a resend with the same id). */
+  duplicates(): DecryptedMessage[];
+  /**
+   * `<enc>`s this contact could not decrypt. Like a phone, it answered each with a retry receipt
+   * (`<receipt type='retry'><retry count/><registration/>`) to the sending device; Baileys then resends
+   * the message (same id) from its recent-message cache or `getMessage`.
+   */
+  undecryptable(): UndecryptableMessage[];
   /** Messages the server rejected with an ack error (see {@link failSends}). */
   rejected(): DecryptedMessage[];
   /** First received message (past or future) matching `pred`; default timeout 5 s. */
@@ -150,6 +173,12 @@ export interface SimContact {
   chatstates(): ChatstateRecord[];
   /** Messages, receipts and chatstates from the account, in `seq` order. */
   timeline(): TimelineEntry[];
+  /**
+   * The contact reinstalls WhatsApp: a new identity key, registration id and pre-keys; every session is
+   * gone. The account's next `msg` fails to decrypt → retry receipt with the new registration id →
+   * Baileys drops its session, fetches the new bundle and resends the same id as a `pkmsg`.
+   */
+  reinstall(): void;
   /**
    * Makes the server reject the account's next `times` messages to this contact (default: until cleared)
    * with `<ack error=code>`, sent `delayMs` after the stanza (default 0). `failSends(undefined)` clears.

@@ -4,8 +4,8 @@ import { iqSignature } from './iq-responder.js';
 import { answerKeyFetch } from './key-fetch-answer.js';
 import type { MediaHost } from './media-host.js';
 import { unpadMessage } from './message-padding.js';
-import { messageAck } from './message-stanzas.js';
-import type { ClientAck, DecryptedMessage, SimStamp } from './messaging-api.js';
+import { messageAck, retryReceipt } from './message-stanzas.js';
+import type { ClientAck, SimStamp } from './messaging-api.js';
 import { OwnPhone } from './own-phone.js';
 import { RecordedList } from './recorded-list.js';
 import { Contact, type ContactNetwork } from './sim-contact.js';
@@ -46,6 +46,7 @@ export class MessagingHub implements ContactNetwork {
   private readonly frames = new Map<string, number>();
   private readonly offlineQueues = new Map<string, BinaryNode[]>();
   private readonly acks = new RecordedList<ClientAck>();
+  private readonly failures: string[] = [];
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
 
@@ -233,20 +234,33 @@ export class MessagingHub implements ContactNetwork {
         this.host.log(`message ${id}: no simulated device for ${jid}; dropped`);
         continue;
       }
-      const padded = await peer.peer.decrypt(phone, dev, enc.attrs.type ?? '', messageText(enc));
-      const message = proto.Message.decode(unpadMessage(padded));
-      const record: DecryptedMessage = {
+      const encType = enc.attrs.type ?? '';
+      let message: proto.IMessage;
+      try {
+        const padded = await peer.peer.decrypt(phone, dev, encType, messageText(enc));
+        message = proto.Message.toObject(proto.Message.decode(unpadMessage(padded)), { longs: Number }) as proto.IMessage;
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.failures.push(`message ${id} from ${pnJid(phone, dev)} to ${jid}: ${error}`);
+        this.host.log(`message ${id}: ${jid} could not decrypt: ${error}`);
+        if (contact) {
+          const count = contact.recordUndecryptable({ ...stamp, id, encType, from: pnJid(phone, dev), to: chat, error });
+          const t = Math.floor(Date.now() / 1000);
+          conn.send(retryReceipt(chat.endsWith('@lid') ? contact.lid : contact.jid, id, t, count, contact.peer.registrationId));
+        }
+        continue;
+      }
+      peer.recordMessage({
         ...stamp,
         id,
         type: node.attrs.type ?? '',
         ...(enc.attrs.mediatype ? { mediaType: enc.attrs.mediatype } : {}),
-        encType: enc.attrs.type ?? '',
+        encType,
         from: pnJid(phone, dev),
         to: chat,
-        message: proto.Message.toObject(message, { longs: Number }) as proto.IMessage,
+        message,
         ...(ackError ? { ackError: ackError.code } : {}),
-      };
-      peer.recordMessage(record);
+      });
     }
     const ack = messageAck(id, chat, Math.floor(Date.now() / 1000), ackError?.code);
     if (ackError?.delayMs) setTimeout(() => conn.send(ack), ackError.delayMs);
@@ -263,6 +277,11 @@ export class MessagingHub implements ContactNetwork {
   /** Ids that arrived in more than one raw `<message>` frame, with their counts. */
   duplicateFrames(): { id: string; count: number }[] {
     return [...this.frames].filter(([, n]) => n > 1).map(([id, count]) => ({ id, count }));
+  }
+
+  /** Every `<enc>` a simulated device failed to decrypt, as text. */
+  messagingErrors(): string[] {
+    return [...this.failures];
   }
 
   /** `<ack>` stanzas companions sent, in order. */

@@ -124,6 +124,7 @@ describe('wa-sim: every content kind, both ways, with the real Baileys client', 
       expect(gotRevoke.message.protocolMessage?.key?.id).toBe(targetId);
       expect(sim.duplicateFrames()).toEqual([]);
       expect(sim.protocolErrors()).toEqual([]);
+      expect(sim.messagingErrors()).toEqual([]);
     });
   });
 
@@ -183,6 +184,7 @@ describe('wa-sim: every content kind, both ways, with the real Baileys client', 
       expect(r.message?.protocolMessage?.key?.id).toBe(gone.id);
       await vi.waitFor(() => expect(updates.some(u => u.key.id === gone.id && u.update.message === null)).toBe(true));
       expect(sim.protocolErrors()).toEqual([]);
+      expect(sim.messagingErrors()).toEqual([]);
     });
   });
 

@@ -84,6 +84,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
     const receipt = await alice.waitForReceipt(r => r.ids.includes(sent.id));
     expect(receipt.type).toBe('inactive');
     expect(sim.protocolErrors()).toEqual([]);
+    expect(sim.messagingErrors()).toEqual([]);
   });
 
   it('Baileys sends text → the contact decrypts extendedTextMessage; the own phone gets deviceSentMessage', async () => {
@@ -214,5 +215,23 @@ describe('wa-sim messaging with the real Baileys client', () => {
       ]),
     );
     expect(res!.some(r => r.jid.startsWith('15559990000'))).toBe(false);
+  });
+
+  it('a contact that cannot decrypt answers with a retry receipt; Baileys resends the same id, received once', async () => {
+    const ivy = sim.contact('15550001313');
+    const one = await a.client.sock.sendMessage(ivy.jid, { text: 'one' });
+    await ivy.waitForMessage(m => m.id === one!.key.id);
+    const back = await ivy.sendText(a.phone, 'ack');
+    await upserted(a, m => m.key.id === back.id);
+    ivy.reinstall();
+    const two = await a.client.sock.sendMessage(ivy.jid, { text: 'two' });
+    const got = await ivy.waitForMessage(m => m.id === two!.key.id);
+    expect(got.message.extendedTextMessage?.text).toBe('two');
+    expect(got.encType).toBe('pkmsg');
+    expect(ivy.undecryptable()).toMatchObject([{ id: two!.key.id, encType: 'msg', retryCount: 1 }]);
+    expect(sim.frameCount(two!.key.id!)).toBe(2);
+    expect(ivy.duplicates()).toEqual([]);
+    expect(ivy.received().map(m => m.id)).toEqual([one!.key.id, two!.key.id]);
+    expect(sim.messagingErrors()).toHaveLength(1);
   });
 });

@@ -16,6 +16,7 @@ import type {
   SimContact,
   SimStamp,
   TimelineEntry,
+  UndecryptableMessage,
 } from './messaging-api.js';
 import { RecordedList } from './recorded-list.js';
 import { lidJid, pnJid } from './sim-jid.js';
@@ -57,9 +58,14 @@ const DEFAULT_MIME: Record<MediaKind, string> = {
 export class Contact implements SimContact {
   readonly jid: string;
   readonly lid: string;
-  readonly peer = new SignalPeer();
+  /** The contact's Signal device (replaced by {@link reinstall}). */
+  peer = new SignalPeer();
   private readonly inbox = new RecordedList<DecryptedMessage>();
   private readonly rejectedList = new RecordedList<DecryptedMessage>();
+  private readonly duplicateList = new RecordedList<DecryptedMessage>();
+  private readonly undecryptableList = new RecordedList<UndecryptableMessage>();
+  private readonly seenIds = new Set<string>();
+  private readonly retries = new Map<string, number>();
   private readonly receiptList = new RecordedList<AccountReceipt>();
   private readonly chatstateList = new RecordedList<ChatstateRecord>();
   private failure: { code: number; remaining: number; delayMs: number } | undefined;
@@ -171,7 +177,27 @@ export class Contact implements SimContact {
   /** Called by the router with a decrypted message. */
   recordMessage(m: DecryptedMessage): void {
     if (m.ackError !== undefined) this.rejectedList.push(m);
-    else this.inbox.push(m);
+    else if (this.seenIds.has(m.id)) this.duplicateList.push(m);
+    else {
+      this.seenIds.add(m.id);
+      this.inbox.push(m);
+    }
+  }
+
+  /** Called by the router when an `<enc>` failed to decrypt; returns the retry count to answer with. */
+  recordUndecryptable(m: Omit<UndecryptableMessage, 'retryCount'>): number {
+    const retryCount = (this.retries.get(m.id) ?? 0) + 1;
+    this.retries.set(m.id, retryCount);
+    this.undecryptableList.push({ ...m, retryCount });
+    return retryCount;
+  }
+
+  duplicates(): DecryptedMessage[] {
+    return this.duplicateList.all();
+  }
+
+  undecryptable(): UndecryptableMessage[] {
+    return this.undecryptableList.all();
   }
 
   /** Called by the router with a receipt addressed to this contact. */
@@ -215,6 +241,10 @@ export class Contact implements SimContact {
       ...this.chatstateList.all().map(c => ({ kind: 'chatstate' as const, ...c })),
     ];
     return all.sort((a, b) => a.seq - b.seq);
+  }
+
+  reinstall(): void {
+    this.peer = new SignalPeer();
   }
 
   failSends(code: number | undefined, options: { times?: number; delayMs?: number } = {}): void {

@@ -102,6 +102,8 @@ export interface WaSimulator {
   duplicateFrames(): { id: string; count: number }[];
   /** `<ack>` stanzas companions sent (for receipts, undecryptable messages, …). */
   clientAcks(): ClientAck[];
+  /** Every `<enc>` from a companion that a simulated contact or phone failed to decrypt (see `undecryptable()`). */
+  messagingErrors(): string[];
   /** Stops the server and the media host, and drops every socket. */
   close(): Promise<void>;
 }

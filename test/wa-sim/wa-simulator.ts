@@ -351,6 +351,10 @@ class Simulator implements WaSimulator, ConnectionHandler {
     return this.hub.clientAcks();
   }
 
+  messagingErrors(): string[] {
+    return this.hub.messagingErrors();
+  }
+
   // ---- helpers ----
 
   private isSilent(key: string): boolean {
