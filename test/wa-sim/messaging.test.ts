@@ -234,4 +234,22 @@ describe('wa-sim messaging with the real Baileys client', () => {
     expect(ivy.received().map(m => m.id)).toEqual([one!.key.id, two!.key.id]);
     expect(sim.messagingErrors()).toHaveLength(1);
   });
+
+  it('sending to a LID JID: decrypted by the contact, receipts come back from the LID; inbound typing → presence.update', async () => {
+    const jack = sim.contact('15550001414');
+    const sent = await a.client.sock.sendMessage(jack.lid, { text: 'to your lid' });
+    const got = await jack.waitForMessage(m => m.id === sent!.key.id);
+    expect(got.to).toBe(jack.lid);
+    expect(got.message.extendedTextMessage?.text).toBe('to your lid');
+    jack.sendReceipt(a.phone, sent!.key.id!, 'read');
+    await vi.waitFor(() => expect(statuses(a, sent!.key.id!)).toContain(4));
+    expect(a.updates.filter(u => u.key.id === sent!.key.id).every(u => u.key.remoteJid === jack.lid)).toBe(true);
+
+    const presences: BaileysEventMap['presence.update'][] = [];
+    a.client.sock.ev.on('presence.update', p => presences.push(p));
+    jack.sendChatstate(a.phone, 'composing');
+    await vi.waitFor(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'composing')).toBe(true));
+    jack.sendChatstate(a.phone, 'paused');
+    await vi.waitFor(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'available')).toBe(true));
+  });
 });
