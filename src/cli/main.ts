@@ -8,6 +8,7 @@ import { parse } from "./options.js";
 import { remoteOptionsHelp } from "./remote.js";
 import { serveCommand, serveHelp } from "./serve-command.js";
 import { sessionsCommand, sessionsHelp } from "./sessions-command.js";
+import { webhooksCommand, webhooksHelp } from "./webhooks-command.js";
 
 const usage = `Usage: wa-gateway <command> [options]      (in this repository: npm run --silent cli -- <command>)
 
@@ -17,6 +18,8 @@ Commands:
   sessions list|create|get|start|stop|logout|delete|qr
                                           sessions, through a running gateway
   events watch                            live, resumable event stream
+  webhooks list|create|get|update|delete|rotate-secret|test|deliveries|replay
+                                          webhook endpoints, through a running gateway
 
 Run "wa-gateway <command> --help" for a command's options.
 
@@ -26,7 +29,7 @@ Output: results on stdout (JSON lines); messages on stderr. Failures print
 "<word>: <message>" with the contract's error word and exit with
 ${Object.entries(exitCodes).sort((a, b) => a[1] - b[1]).map(([w, c]) => `${c} ${w}`).join(", ")}.`;
 
-const helps: Record<string, string> = { serve: serveHelp, apikey: apikeyHelp, sessions: sessionsHelp, events: eventsHelp };
+const helps: Record<string, string> = { serve: serveHelp, apikey: apikeyHelp, sessions: sessionsHelp, events: eventsHelp, webhooks: webhooksHelp };
 
 /** Runs one command; returns the exit code (undefined: keep running). */
 async function run(argv: string[]): Promise<number | undefined> {
@@ -45,6 +48,8 @@ async function run(argv: string[]): Promise<number | undefined> {
       return sessionsCommand(args);
     case "events":
       return eventsCommand(args);
+    case "webhooks":
+      return webhooksCommand(args);
     default:
       throw new UsageError(`unknown command "${group}"`);
   }

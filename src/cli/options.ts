@@ -17,6 +17,14 @@ export const optionSpec = {
   type: { type: "string", multiple: true },
   after: { type: "string" },
   limit: { type: "string" },
+  // webhooks
+  "event-type": { type: "string", multiple: true },
+  description: { type: "string" },
+  enable: { type: "boolean" },
+  disable: { type: "boolean" },
+  since: { type: "string" },
+  outcome: { type: "string" },
+  cursor: { type: "string" },
 } as const;
 
 /** Parsed command line. */

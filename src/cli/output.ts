@@ -1,6 +1,7 @@
 import { toJson } from "@bufbuild/protobuf";
 import { type Event, EventSchema } from "../../gen/wagateway/v1/event_pb.js";
 import { type Session, SessionSchema, SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
+import { type Webhook, type WebhookDelivery, WebhookDeliverySchema, WebhookSchema } from "../../gen/wagateway/v1/webhook_pb.js";
 
 /** The contract word of a session status (`working`, `scan_qr_code`, …). */
 export function statusWord(status: SessionStatus): string {
@@ -16,6 +17,16 @@ export function sessionLine(s: Session): string {
 /** An event as one JSON line. */
 export function eventLine(e: Event): string {
   return JSON.stringify(toJson(EventSchema, e, { alwaysEmitImplicit: true }));
+}
+
+/** A webhook endpoint as one JSON line (every field). */
+export function webhookLine(w: Webhook): string {
+  return JSON.stringify(toJson(WebhookSchema, w, { alwaysEmitImplicit: true }));
+}
+
+/** A delivery attempt as one JSON line (every field). */
+export function deliveryLine(d: WebhookDelivery): string {
+  return JSON.stringify(toJson(WebhookDeliverySchema, d, { alwaysEmitImplicit: true }));
 }
 
 /** Writes a line to stdout. */
