@@ -12,7 +12,7 @@ import { Contact, type ContactNetwork } from './sim-contact.js';
 import type { SimConnection } from './sim-connection.js';
 import { parseJid, pnJid } from './sim-jid.js';
 import type { WireBundle } from './signal-peer.js';
-import { iqResult } from './stanzas.js';
+import { iqResult, newStanzaId, unixNow } from './stanzas.js';
 import { answerUsync, type DirectoryUser } from './usync-answer.js';
 import type { ContactOptions } from './wa-simulator-api.js';
 
@@ -26,6 +26,9 @@ export interface MessagingHost {
   log(text: string): void;
 }
 
+
+/** Below this many one-time pre-keys the server asks the companion for more (Baileys' MIN_PREKEY_COUNT). */
+const MIN_PREKEYS = 5;
 
 function messageText(node: BinaryNode): Buffer {
   const c = node.content;
@@ -47,6 +50,7 @@ export class MessagingHub implements ContactNetwork {
   private readonly offlineQueues = new Map<string, BinaryNode[]>();
   private readonly acks = new RecordedList<ClientAck>();
   private readonly failures: string[] = [];
+  private readonly lowNotified = new Map<string, number>();
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
 
@@ -109,6 +113,7 @@ export class MessagingHub implements ContactNetwork {
     const queued: string[] = [];
     for (const device of this.host.registry.devicesOf(account.phoneNumber)) {
       const node = await build(device);
+      this.checkPreKeys(device);
       if (!node) continue;
       const conns = this.host.readyConnections(device.key);
       if (conns.length) {
@@ -166,7 +171,29 @@ export class MessagingHub implements ContactNetwork {
     if (!account) return undefined;
     if (device === 0) return this.ownPhone(account.phoneNumber).peer.bundle();
     const companion = this.host.registry.find(`${account.phoneNumber}:${device}`);
-    return companion?.preKeys.ready ? companion.preKeys.take() : undefined;
+    if (!companion?.preKeys.ready) return undefined;
+    const bundle = companion.preKeys.take();
+    this.checkPreKeys(companion);
+    return bundle;
+  }
+
+  /**
+   * Like the real server, tells a companion whose one-time pre-keys ran low (< 5) with
+   * `<notification type='encrypt'><count value=N/></notification>`; Baileys then uploads more.
+   * Sent once per count value, to ready connections only (a login's `<count/>` query covers the rest).
+   */
+  checkPreKeys(device: PairedDevice): void {
+    const count = device.preKeys.count;
+    if (!device.preKeys.ready || count >= MIN_PREKEYS || this.lowNotified.get(device.key) === count) return;
+    this.lowNotified.set(device.key, count);
+    const node: BinaryNode = {
+      tag: 'notification',
+      // The real server's `from` is a JID pair with no user, which Baileys decodes as '@s.whatsapp.net'
+      // (S_WHATSAPP_NET); the plain token 's.whatsapp.net' would be taken for an identity-change notice.
+      attrs: { from: '@s.whatsapp.net', type: 'encrypt', id: newStanzaId(), t: unixNow() },
+      content: [{ tag: 'count', attrs: { value: String(count) } }],
+    };
+    for (const c of this.host.readyConnections(device.key)) c.send(node);
   }
 
   // ---- stanzas from companions ----

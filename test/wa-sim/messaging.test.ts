@@ -252,4 +252,18 @@ describe('wa-sim messaging with the real Baileys client', () => {
     jack.sendChatstate(a.phone, 'paused');
     await vi.waitFor(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'available')).toBe(true));
   });
+
+  it('pre-keys: 812 uploaded at first login, one handed out per new session; running low → notification → Baileys uploads more', async () => {
+    const key = `${a.phone}:1`;
+    const before = sim.preKeyCount(key);
+    expect(before).toBeGreaterThan(700);
+    expect(before).toBeLessThanOrEqual(812);
+    await sim.contact('15550001515').sendText(a.phone, 'uses one pre-key');
+    expect(sim.preKeyCount(key)).toBe(before - 1);
+    expect(sim.drainPreKeys(key, 2)).toBe(before - 3);
+    await vi.waitFor(() => expect(sim.preKeyCount(key)).toBe(7));
+    const late = sim.contact('15550001616');
+    const sent = await late.sendText(a.phone, 'still works');
+    await upserted(a, m => m.key.id === sent.id);
+  });
 });

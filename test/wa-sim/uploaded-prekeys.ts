@@ -53,6 +53,17 @@ export class UploadedPreKeys {
     this.signedPreKey = signedKey(getBinaryNodeChild(getBinaryNodeChild(iq, 'rotate'), 'skey'));
   }
 
+  /** Drops one-time pre-keys until `leave` remain (fault injection); returns how many were dropped. */
+  drain(leave: number): number {
+    let dropped = 0;
+    for (const id of [...this.preKeys.keys()]) {
+      if (this.preKeys.size <= leave) break;
+      this.preKeys.delete(id);
+      dropped += 1;
+    }
+    return dropped;
+  }
+
   /** Hands out the bundle with the lowest unused one-time pre-key (none left: a bundle without one). */
   take(): WireBundle {
     if (!this.signedPreKey) throw new Error('no key bundle uploaded');

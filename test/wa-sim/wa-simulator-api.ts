@@ -102,6 +102,13 @@ export interface WaSimulator {
   duplicateFrames(): { id: string; count: number }[];
   /** `<ack>` stanzas companions sent (for receipts, undecryptable messages, …). */
   clientAcks(): ClientAck[];
+  /** One-time pre-keys the server holds for `phone:dev` (summed over a bare phone's devices). */
+  preKeyCount(jidUser: string): number;
+  /**
+   * Fault: drops the matching companions' one-time pre-keys until `leave` remain (default 0), then sends
+   * the low-count `encrypt` notification (< 5) to live ones, as the real server does. Returns keys dropped.
+   */
+  drainPreKeys(jidUser: string, leave?: number): number;
   /** Every `<enc>` from a companion that a simulated contact or phone failed to decrypt (see `undecryptable()`). */
   messagingErrors(): string[];
   /** Stops the server and the media host, and drops every socket. */

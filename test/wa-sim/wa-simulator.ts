@@ -355,6 +355,21 @@ class Simulator implements WaSimulator, ConnectionHandler {
     return this.hub.messagingErrors();
   }
 
+  preKeyCount(jidUser: string): number {
+    return this.registry.keysFor(jidUser).reduce((n, k) => n + (this.registry.find(k)?.preKeys.count ?? 0), 0);
+  }
+
+  drainPreKeys(jidUser: string, leave = 0): number {
+    let dropped = 0;
+    for (const k of this.registry.keysFor(jidUser)) {
+      const device = this.registry.find(k);
+      if (!device) continue;
+      dropped += device.preKeys.drain(leave);
+      this.hub.checkPreKeys(device);
+    }
+    return dropped;
+  }
+
   // ---- helpers ----
 
   private isSilent(key: string): boolean {
