@@ -8,7 +8,7 @@ import {
 } from "../../gen/wagateway/v1/api_key_service_pb.js";
 import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import { apiError } from "../errors/api-error.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import { isUlid } from "../util/ulid.js";
 import { capabilityOf, toApiKeyMessage } from "./api-key-message.js";
 import type { ApiKeyRepository } from "./api-key-repository.js";

@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { type Kysely, sql } from "kysely";
 import { type GatewayService, GatewaySchema, ListGatewaysResponseSchema } from "../../gen/wagateway/v1/gateway_service_pb.js";
 import type { Database } from "../db/schema.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import type { Supervisor } from "../whatsapp/supervisor.js";
 
 /**

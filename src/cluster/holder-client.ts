@@ -2,7 +2,7 @@ import { type Client, createClient, type HandlerContext } from "@connectrpc/conn
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { apiError } from "../errors/api-error.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import type { InternalTokens } from "./internal-token.js";
 import type { LeaseHolder } from "./session-leases.js";
 

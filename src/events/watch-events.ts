@@ -6,7 +6,7 @@ import {
   WatchEventsResponseSchema,
 } from "../../gen/wagateway/v1/session_service_pb.js";
 import { apiError, validationError } from "../errors/api-error.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import { isUlid } from "../util/ulid.js";
 import type { EventHub } from "./event-hub.js";
 import type { EventLog } from "./event-log.js";

@@ -6,7 +6,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { Capability } from "../auth/principal.js";
 import { apiError, errorWord } from "../errors/api-error.js";
 import { clientAddressHeader } from "./client-address.js";
-import { kPrincipal } from "./context-values.js";
+import { kPrincipal } from "../auth/principal-context.js";
 
 /** Services answered without credentials (health checks, reflection). */
 export const publicServices = new Set<string>([

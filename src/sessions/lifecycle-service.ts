@@ -12,7 +12,7 @@ import {
 import type { HolderClients } from "../cluster/holder-client.js";
 import type { SessionRow } from "../db/schema.js";
 import { apiError } from "../errors/api-error.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import type { Supervisor } from "../whatsapp/supervisor.js";
 import type { SessionRepository } from "./session-repository.js";
 import { toSessionMessage } from "./session-message.js";

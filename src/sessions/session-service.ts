@@ -11,7 +11,7 @@ import {
 import type { HolderClients } from "../cluster/holder-client.js";
 import type { Config } from "../config.js";
 import { apiError } from "../errors/api-error.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import { ulid } from "../util/ulid.js";
 import type { SessionRepository } from "./session-repository.js";
 import { toSessionMessage } from "./session-message.js";

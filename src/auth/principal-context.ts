@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "./principal.js";
 import { apiError } from "../errors/api-error.js";
 
 /** The authenticated caller, set by the auth interceptor. */
