@@ -1,6 +1,7 @@
 import { type DescField, type DescMessage, type DescMethod, type DescService, getOption } from "@bufbuild/protobuf";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import { http } from "../../gen/google/api/annotations_pb.js";
+import { http_success_status } from "../../gen/wagateway/v1/http_options_pb.js";
 import { type PathTemplate, parsePathTemplate } from "./path-template.js";
 
 /** A request field bound by a path variable. */
@@ -34,9 +35,22 @@ export interface HttpBinding {
   query: Map<string, QueryField>;
   /** The canonical query parameters, for documentation. */
   queryFields: QueryField[];
-  /** Success status: 201 for POST of a `Create*` method, 204 for an empty response, else 200. */
+  /**
+   * Success status: the method's `(wagateway.v1.http_success_status)` when
+   * set; else 201 for POST of a `Create*` method, 204 for an empty response,
+   * else 200.
+   */
   successStatus: number;
+  /**
+   * True when the response (or its `response_body` field) is a
+   * `google.api.HttpBody`: the body is its raw `data` with its
+   * `content_type` instead of JSON (streamed: the first message's type).
+   */
+  httpBody: boolean;
 }
+
+/** The well-known raw-body message of HTTP transcoding. */
+const httpBodyTypeName = "google.api.HttpBody";
 
 /** An annotation that cannot be served; start-up fails with it. */
 export class HttpRuleError extends Error {
@@ -104,8 +118,13 @@ function toBinding(method: DescMethod, rule: HttpRule): HttpBinding {
     collectQueryFields(input, [], [], [], bound, queryFields, query, new Set([input.typeName]));
   }
   const empty = (responseBody === undefined && method.output.fields.length === 0);
-  const successStatus = empty ? 204 : httpMethod === "POST" && method.name.startsWith("Create") ? 201 : 200;
-  return { method, httpMethod, template, pathFields, body, responseBody, query, queryFields, successStatus };
+  const explicit = getOption(method, http_success_status);
+  if (explicit !== 0 && (explicit < 200 || explicit > 299)) throw new HttpRuleError(`${where}: http_success_status ${explicit} is not a 2xx status`);
+  const successStatus = explicit !== 0 ? explicit : empty ? 204 : httpMethod === "POST" && method.name.startsWith("Create") ? 201 : 200;
+  const httpBody = responseBody
+    ? responseBody.fieldKind === "message" && responseBody.message.typeName === httpBodyTypeName
+    : method.output.typeName === httpBodyTypeName;
+  return { method, httpMethod, template, pathFields, body, responseBody, query, queryFields, successStatus, httpBody };
 }
 
 function resolveFieldPath(message: DescMessage, names: string[], where: string): DescField[] {

@@ -143,7 +143,12 @@ function operation(b: HttpBinding, gen: SchemaGen, operationId: string, media: s
     op.requestBody = { required: false, content: { "application/json": { schema: gen.fieldInput(b.body) } } };
   }
   const responses: Schema = {};
-  if (streaming) {
+  if (b.httpBody) {
+    responses[String(b.successStatus)] = {
+      description: "The raw bytes, with their Content-Type.",
+      content: { "*/*": { schema: { type: "string", contentMediaType: "application/octet-stream" } } },
+    };
+  } else if (streaming) {
     const item = b.responseBody ? gen.fieldOutput(b.responseBody) : gen.streamItem(b.method.output);
     responses["200"] = {
       description: "A stream: SSE (`Accept: text/event-stream`; `id:` is the item's id; comments are heartbeats; a failure is an `event: error` with the error envelope) or NDJSON (`{\"result\": item}` lines, a final error envelope line on failure).",
@@ -161,7 +166,7 @@ function operation(b: HttpBinding, gen: SchemaGen, operationId: string, media: s
     const schema = b.responseBody ? gen.fieldOutput(b.responseBody) : gen.messageRef(b.method.output);
     const content: Schema = { "application/json": { schema } };
     for (const type of media) content[type] = { schema: { type: "string", contentMediaType: type } };
-    responses[String(b.successStatus)] = { description: b.successStatus === 201 ? "Created" : "OK", content };
+    responses[String(b.successStatus)] = { description: b.successStatus === 201 ? "Created" : b.successStatus === 202 ? "Accepted" : "OK", content };
   }
   for (const [status, description] of Object.entries(errorStatuses)) {
     responses[status] = status === "401" ? { $ref: "#/components/responses/Unauthorized" } : { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };

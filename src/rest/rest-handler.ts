@@ -126,6 +126,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     };
     res.once("close", onClose);
     const header = rpcRequestHeader(req.headers, route.streaming ? "application/connect+proto" : "application/proto");
+    if (route.streaming && route.binding.httpBody) return serveRawStream(res, route, input, header, ac);
     if (route.streaming) return serveStream(req, res, route, input, header, ac, opts.heartbeatMs, waitMs);
 
     const result = route.direct ? withTrailers(await route.direct(input, header, ac.signal)) : await invokeUnary(route.handler, input, header, ac.signal);
@@ -153,6 +154,12 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
       return;
     }
     const rb = m.binding.responseBody;
+    if (m.binding.httpBody) {
+      const body = rawBodyOf(route.binding, result.message);
+      (res as ServerResponse).writeHead(status, { ...extra, "content-type": body.contentType || "application/octet-stream", "content-length": body.data.byteLength });
+      (res as ServerResponse).end(body.data);
+      return;
+    }
     const json = rb ? writeFieldJson(rb, (result.message as unknown as Record<string, unknown>)[rb.localName]) : writeMessageJson(m.binding.method.output, result.message);
     send(res, status, { ...extra, "content-type": "application/json" }, json);
   };
@@ -273,7 +280,44 @@ async function serveStream(req: Req, res: Res, route: Route, input: Message, hea
   }
 }
 
-function write(res: Res, chunk: string): Promise<void> | void {
+/** The `google.api.HttpBody` a response message carries (itself, or its `response_body` field). */
+function rawBodyOf(binding: HttpBinding, message: Message): { contentType: string; data: Uint8Array } {
+  const rb = binding.responseBody;
+  const body = (rb ? (message as unknown as Record<string, unknown>)[rb.localName] : message) as { contentType: string; data: Uint8Array } | undefined;
+  return body ?? { contentType: "", data: new Uint8Array(0) };
+}
+
+/**
+ * A server stream of `google.api.HttpBody` as one raw HTTP body: the status
+ * and Content-Type come with the first message (an error before it is the
+ * usual error envelope); each message's data is written as it arrives. An
+ * error after the first byte can only cut the response short.
+ */
+async function serveRawStream(res: Res, route: Route, input: Message, header: Headers, ac: AbortController): Promise<void> {
+  const gen = invokeServerStream(route.handler, input, header, ac.signal);
+  try {
+    let r = await gen.next();
+    if (!r.done && "error" in r.value) return sendError(res, restErrorOf(r.value.error));
+    if (res.destroyed) return;
+    const first = r.done ? { contentType: "", data: new Uint8Array(0) } : rawBodyOf(route.binding, r.value.message);
+    (res as ServerResponse).writeHead(route.binding.successStatus, { "content-type": first.contentType || "application/octet-stream", "cache-control": "no-store" });
+    while (!r.done && !ac.signal.aborted) {
+      if ("error" in r.value) {
+        res.destroy();
+        return;
+      }
+      const { data } = rawBodyOf(route.binding, r.value.message);
+      if (data.byteLength > 0) await write(res, data);
+      r = await gen.next();
+    }
+    res.end();
+  } finally {
+    ac.abort();
+    void gen.return(undefined).catch(() => {});
+  }
+}
+
+function write(res: Res, chunk: string | Uint8Array): Promise<void> | void {
   if (res.destroyed || res.writableEnded) return;
   if ((res as ServerResponse).write(chunk)) return;
   return new Promise<void>((resolve) => {
