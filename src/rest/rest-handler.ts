@@ -299,7 +299,7 @@ async function serveRawStream(res: Res, route: Route, input: Message, header: He
     let r = await gen.next();
     if (!r.done && "error" in r.value) return sendError(res, restErrorOf(r.value.error));
     if (res.destroyed) return;
-    const first = r.done ? { contentType: "", data: new Uint8Array(0) } : rawBodyOf(route.binding, r.value.message);
+    const first = r.done || "error" in r.value ? { contentType: "", data: new Uint8Array(0) } : rawBodyOf(route.binding, r.value.message);
     (res as ServerResponse).writeHead(route.binding.successStatus, { "content-type": first.contentType || "application/octet-stream", "cache-control": "no-store" });
     while (!r.done && !ac.signal.aborted) {
       if ("error" in r.value) {
