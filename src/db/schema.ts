@@ -165,6 +165,58 @@ export interface WebhookAttemptsTable {
   attempted_at: Timestamp;
 }
 
+/** `messages`: the outbox and history of every session (see migration 0005). */
+export interface MessagesTable {
+  /** ULID. */
+  id: string;
+  /** bigserial: outbox order and listing tie-break. */
+  seq: ColumnType<string | number, never, never>;
+  organization_id: string;
+  session_id: string;
+  wa_message_id: string;
+  /** `out` | `in`. */
+  direction: string;
+  /** `api` | `phone` | `contact`. */
+  source: string;
+  chat_id: string;
+  contact_phone: string | null;
+  contact_lid: string | null;
+  contact_push_name: string | null;
+  /** `text`, `image`, ... (MessageType words). */
+  type: string;
+  /** The content in the contract's JSON shape (no bytes). */
+  content: ColumnType<Record<string, unknown>, string, string>;
+  /** Inline bytes of an outbound media message until it is sent. */
+  media_data: Uint8Array | null;
+  /** Baileys' WAMessage, BufferJSON text. */
+  wa_message: string | null;
+  /** Our id of the message replied to. */
+  reply_to: string | null;
+  /** Mentioned JIDs. */
+  mentions: ColumnType<string[], string | undefined, string>;
+  status: string;
+  status_reason: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+  read_at: Timestamp | null;
+  not_before: Timestamp | null;
+  expires_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+/** `number_checks`: cached CheckNumbers answers per organization and phone. */
+export interface NumberChecksTable {
+  organization_id: string;
+  phone: string;
+  exists: boolean;
+  jid: string | null;
+  lid: string | null;
+  checked_at: Timestamp;
+}
+
 /** The whole database, as Kysely sees it. */
 export interface Database {
   organizations: OrganizationsTable;
@@ -180,6 +232,8 @@ export interface Database {
   webhooks: WebhooksTable;
   webhook_pending: WebhookPendingTable;
   webhook_attempts: WebhookAttemptsTable;
+  messages: MessagesTable;
+  number_checks: NumberChecksTable;
 }
 
 /** A `sessions` row as read. */
@@ -196,5 +250,9 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type WebhookRow = Selectable<WebhooksTable>;
 /** A `webhook_attempts` row as read. */
 export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
+/** A `messages` row as read. */
+export type MessageRow = Selectable<MessagesTable>;
+/** A `messages` row to insert. */
+export type NewMessageRow = Insertable<MessagesTable>;
 /** Marker kept for future generated columns. */
 export type { Generated };

@@ -12,6 +12,10 @@ export const eventTypes = [
   "connection.open",
   "connection.close",
   "webhook.endpoint.disabled",
+  "message.received",
+  "message.status",
+  "message.reaction",
+  "message.revoked",
 ] as const;
 
 /** One of {@link eventTypes}. */

@@ -17,7 +17,7 @@ import type { WebhookAttemptRow, WebhookRow } from "../db/schema.js";
 import { apiError, validationError } from "../errors/api-error.js";
 import type { EventLog } from "../events/event-log.js";
 import { writeMessageJson } from "../rest/json-write.js";
-import { principalOf } from "../server/context-values.js";
+import { principalOf } from "../auth/principal-context.js";
 import { isUlid, ulid } from "../util/ulid.js";
 import type { UrlPolicy } from "./url-guard.js";
 import type { WebhookDispatcher } from "./webhook-dispatcher.js";

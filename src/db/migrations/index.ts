@@ -3,6 +3,7 @@ import * as m0001 from "./0001-initial.js";
 import * as m0002 from "./0002-events.js";
 import * as m0003 from "./0003-wa-auth.js";
 import * as m0004 from "./0004-cluster.js";
+import * as m0005 from "./0005-messages.js";
 import * as m0006 from "./0006-webhooks.js";
 
 /**
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   "0002-events": m0002,
   "0003-wa-auth": m0003,
   "0004-cluster": m0004,
+  "0005-messages": m0005,
   "0006-webhooks": m0006,
 };
