@@ -104,6 +104,25 @@ export interface Config {
     /** Events an endpoint takes from the log ahead of its receiver (`WEBHOOK_MAX_PENDING`). */
     maxPending: number;
   };
+  /** Messages: outbox, media and history. */
+  messages: {
+    /** Largest media file sent or fetched, in bytes (`MAX_MEDIA_BYTES`). */
+    maxMediaBytes: number;
+    /** Time limit for fetching a media URL (`MEDIA_FETCH_TIMEOUT_MS`). */
+    mediaFetchTimeoutMs: number;
+    /** Allow `http:` media URLs, not only `https:` (`MEDIA_ALLOW_HTTP`). */
+    mediaAllowHttp: boolean;
+    /** Allow media URLs on private, loopback and link-local addresses (`MEDIA_ALLOW_PRIVATE_NETWORKS`). */
+    mediaAllowPrivate: boolean;
+    /** A message not sent this long after it was accepted fails as `expired` (`MESSAGE_EXPIRY_MS`). */
+    expiryMs: number;
+    /** Messages older than this are pruned (`MESSAGES_RETENTION_MS`). */
+    retentionMs: number;
+    /** How long a CheckNumbers answer is reused (`NUMBER_CHECK_TTL_MS`). */
+    numberCheckTtlMs: number;
+    /** A working session's holder looks for queued messages at least this often (`OUTBOX_POLL_MS`). */
+    outboxPollMs: number;
+  };
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
   /** Minimum level written to the log (`LOG_LEVEL`). */
@@ -191,6 +210,16 @@ export function loadConfig(env: Env = process.env): Config {
       secretOverlapMs: int(env, "WEBHOOK_SECRET_OVERLAP_MS", 24 * 3_600_000, 0, 30 * 24 * 3_600_000),
       scanMs: int(env, "WEBHOOK_SCAN_MS", 5_000, 50, 600_000),
       maxPending: int(env, "WEBHOOK_MAX_PENDING", 1_000, 1, 1_000_000),
+    },
+    messages: {
+      maxMediaBytes: int(env, "MAX_MEDIA_BYTES", 16 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+      mediaFetchTimeoutMs: int(env, "MEDIA_FETCH_TIMEOUT_MS", 30_000, 100, 600_000),
+      mediaAllowHttp: bool(env, "MEDIA_ALLOW_HTTP", false),
+      mediaAllowPrivate: bool(env, "MEDIA_ALLOW_PRIVATE_NETWORKS", false),
+      expiryMs: int(env, "MESSAGE_EXPIRY_MS", 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
+      retentionMs: int(env, "MESSAGES_RETENTION_MS", 90 * 24 * 3_600_000, 60_000, 10 * 365 * 24 * 3_600_000),
+      numberCheckTtlMs: int(env, "NUMBER_CHECK_TTL_MS", 7 * 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
+      outboxPollMs: int(env, "OUTBOX_POLL_MS", 5_000, 50, 600_000),
     },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     logLevel: level(env, "LOG_LEVEL", "info"),

@@ -34,6 +34,8 @@ import { createWebhookDispatcher, type WebhookDispatcher } from "./webhooks/webh
 import { createWebhookMetrics } from "./webhooks/webhook-metrics.js";
 import { createWebhookRepository } from "./webhooks/webhook-repository.js";
 import { createWebhookSender } from "./webhooks/webhook-sender.js";
+import { createMessageStore } from "./messages/message-store.js";
+import { startMessageRetention } from "./messages/message-retention.js";
 
 /** A running gateway. */
 export interface Gateway {
@@ -105,7 +107,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const clustered = kind === "postgres";
     let registry: GatewayRegistry | undefined;
     const leases = clustered ? postgresSessionLeases(engineDb) : localSessionLeases(engineDb);
-    const engine = createSupervisor({ db: engineDb, events: engineEvents, config, log, leases, clustered, registry: () => registry });
+    const messages = createMessageStore(db, eventLog);
+    const engineMessages = engineDb === db ? messages : createMessageStore(engineDb, engineEvents);
+    const engine = createSupervisor({ db: engineDb, events: engineEvents, config, log, leases, clustered, registry: () => registry, messages: engineMessages });
+    // A message queued through any gateway wakes the outbox of the one holding its session.
+    hub.observe((e) => {
+      if (e.type === "message.status" && e.data.status === "queued") engine.kickOutbox(e.sessionId);
+    });
+    const stopMessageRetention = startMessageRetention(messages, { maxAgeMs: config.messages.retentionMs, intervalMs: 60_000 }, log);
     const tokens = clustered ? internalTokens(await loadClusterSecret(db)) : undefined;
     const holders = tokens ? holderClients(tokens, config.gatewayId) : undefined;
     const apiKeys = createApiKeyRepository(db);
@@ -124,6 +133,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       events: { log: eventLog, hub },
       engine,
       holders,
+      messages,
       webhooks: {
         repo: createWebhookRepository(db),
         log: eventLog,
@@ -205,6 +215,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           await webhooks.close();
           shutdown.abort();
           stopRetention();
+          stopMessageRetention();
           await pgListener?.close();
           await db.destroy();
           if (engineDb !== db) await engineDb.destroy();

@@ -1,3 +1,4 @@
+import type { DescService } from "@bufbuild/protobuf";
 import { type Client, createClient, type HandlerContext } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
@@ -17,6 +18,8 @@ export interface HolderClients {
    * the session is moving; retry).
    */
   to(holder: LeaseHolder, ctx: HandlerContext): Client<typeof SessionService>;
+  /** The same for any service of the contract (e.g. MessageService). */
+  client<S extends DescService>(service: S, holder: LeaseHolder, ctx: HandlerContext): Client<S>;
 }
 
 /** Clients over h2c (one HTTP/2 connection per holder address), authenticated with internal tokens. */
@@ -30,8 +33,9 @@ export function holderClients(tokens: InternalTokens, selfName: string): HolderC
     }
     return t;
   };
-  return {
-    to(holder, ctx) {
+  const clients: HolderClients = {
+    to: (holder, ctx) => clients.client(SessionService, holder, ctx),
+    client(service, holder, ctx) {
       if (ctx.requestHeader.has(forwardedHeader)) {
         throw apiError("unavailable", `session is moving between gateways (was held by ${holder.name}); retry`);
       }
@@ -39,7 +43,7 @@ export function holderClients(tokens: InternalTokens, selfName: string): HolderC
       const token = tokens.mint(principalOf(ctx));
       const requestId = ctx.requestHeader.get("x-request-id");
       const transport = transportFor(holder.address);
-      return createClient(SessionService, {
+      return createClient(service, {
         unary(method, signal, timeoutMs, header, input, contextValues) {
           const h = new Headers(header);
           h.set("authorization", `Bearer ${token}`);
@@ -51,4 +55,5 @@ export function holderClients(tokens: InternalTokens, selfName: string): HolderC
       });
     },
   };
+  return clients;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.js";
 import type { EventLog } from "./event-log.js";
+import type { StoredEvent } from "./stored-event.js";
 import { type EventFilter, matches, Subscription } from "./subscription.js";
 
 /** Options of {@link createEventHub}. */
@@ -31,6 +32,12 @@ export interface EventHub {
   subscribe(filter: EventFilter, capacity: number): { subscription: Subscription; from: bigint };
   /** Wakes the tail loop: new events may exist. */
   poke(): void;
+  /**
+   * Calls `cb` with every event the hub dispatches, of every organization,
+   * synchronously and in id order (in-process readers such as the outbox,
+   * which wakes when a message is queued through another gateway).
+   */
+  observe(cb: (e: StoredEvent) => void): void;
   /** Number of live subscribers. */
   size(): number;
   /** Ends every subscription and stops tailing. */
@@ -47,6 +54,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let count = 0;
+  const observers: ((e: StoredEvent) => void)[] = [];
 
   const remove = (s: Subscription) => {
     const set = byOrg.get(s.filter.organizationId);
@@ -76,6 +84,13 @@ export function createEventHub(opts: EventHubOptions): EventHub {
           position = e.id;
           const subs = byOrg.get(e.organizationId);
           if (subs) for (const s of subs) if (matches(s.filter, e)) s.push(e);
+          for (const cb of observers) {
+            try {
+              cb(e);
+            } catch (err) {
+              opts.logger.warn("event observer failed", { err });
+            }
+          }
         }
         if (rows.length === batchSize) dirty = true;
       }
@@ -110,6 +125,9 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       return { subscription, from: position };
     },
     poke,
+    observe(cb) {
+      observers.push(cb);
+    },
     size: () => count,
     close() {
       closed = true;

@@ -61,8 +61,8 @@ export interface MessageStore {
   list(q: MessageQuery): Promise<{ rows: MessageRow[]; next: string | undefined }>;
   /** The outbox: `queued` and `sending` messages of the session, oldest first. */
   pending(sessionId: string, limit: number): Promise<MessageRow[]>;
-  /** True when the session has messages waiting to be sent. */
-  hasPending(sessionId: string): Promise<boolean>;
+  /** Which of `sessionIds` have messages waiting to be sent. */
+  withPending(sessionIds: readonly string[]): Promise<string[]>;
   /** Applies a status change (fenced); undefined when skipped. */
   transition(sessionId: string, id: string, change: StatusChange, fence: MessageFence): Promise<MessageRow | undefined>;
   /** A receipt: moves the message forward only (fenced); undefined when unknown or not forward. */
@@ -184,9 +184,16 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
         .execute();
     },
 
-    async hasPending(sessionId) {
-      const r = await db.selectFrom("messages").select("id").where("session_id", "=", sessionId).where("status", "in", ["queued", "sending"]).limit(1).executeTakeFirst();
-      return r !== undefined;
+    async withPending(sessionIds) {
+      if (sessionIds.length === 0) return [];
+      const rows = await db
+        .selectFrom("messages")
+        .select("session_id")
+        .distinct()
+        .where("session_id", "in", [...sessionIds])
+        .where("status", "in", ["queued", "sending"])
+        .execute();
+      return rows.map((r) => r.session_id);
     },
 
     transition(sessionId, id, change, fence) {

@@ -15,9 +15,13 @@ export const publicServices = new Set<string>([
   "grpc.reflection.v1alpha.ServerReflection",
 ]);
 
-/** The capability an RPC needs: `read` for the event stream and the gateway list, `manage` for everything else. */
+/** Message RPCs that only read. */
+const messageReads = new Set(["GetMessage", "ListMessages", "GetMessageMedia"]);
+
+/** The capability an RPC needs: `read` for the event stream, the gateway list and reading messages, `manage` for everything else. */
 export function requiredCapability(service: string, method: string): Capability {
   if (service === "wagateway.v1.SessionService" && method === "WatchEvents") return "read";
+  if (service === "wagateway.v1.MessageService" && messageReads.has(method)) return "read";
   if (service === "wagateway.v1.GatewayService") return "read";
   return "manage";
 }

@@ -3,6 +3,9 @@ import { ApiKeyService } from "../../gen/wagateway/v1/api_key_service_pb.js";
 import { GatewayService } from "../../gen/wagateway/v1/gateway_service_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { WebhookService } from "../../gen/wagateway/v1/webhook_service_pb.js";
+import { MessageService } from "../../gen/wagateway/v1/message_service_pb.js";
+import { createMessageService } from "../messages/message-service.js";
+import type { MessageStore } from "../messages/message-store.js";
 import type { ApiKeyAuthenticator } from "../auth/api-key-authenticator.js";
 import type { ApiKeyRepository } from "../api-keys/api-key-repository.js";
 import { createApiKeyService } from "../api-keys/api-key-service.js";
@@ -33,6 +36,8 @@ export interface RouteDeps {
   holders: HolderClients | undefined;
   /** The WebhookService's parts. */
   webhooks: WebhookServiceDeps;
+  /** Messages as the API writes and reads them. */
+  messages: MessageStore;
 }
 
 /** Registers every service of the contract on a router. */
@@ -45,6 +50,10 @@ export function routes(deps: RouteDeps) {
       ...createLifecycleService(deps.sessions, deps.engine, deps.holders),
       watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
+    router.service(
+      MessageService,
+      createMessageService({ db: deps.db, sessions: deps.sessions, store: deps.messages, engine: deps.engine, holders: deps.holders, config: deps.config.messages }),
+    );
     router.service(ApiKeyService, createApiKeyService(deps.apiKeys, deps.apiKeyAuthenticator));
     router.service(WebhookService, createWebhookService(deps.webhooks));
     router.service(GatewayService, createGatewayService(deps.db, deps.engine, startedAt, deps.config.cluster.capacity));

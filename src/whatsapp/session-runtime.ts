@@ -9,6 +9,7 @@ import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from "./auth-state-store.js";
 import type { EngineStore } from "./engine-store.js";
 import { withSharedAsyncStorage } from "./shared-async-storage.js";
+import type { SessionMessaging } from "../messages/session-messaging.js";
 
 /** The QR currently offered for a scan. */
 export interface QrInfo {
@@ -28,6 +29,8 @@ export interface RuntimeDeps {
   fence?: WriteFence;
   /** Called when a fenced write was refused: another gateway holds the session now. */
   onLeaseLost?: () => void;
+  /** The session's messages (outbox and receiving); the runtime hands it each socket. */
+  messaging?: SessionMessaging;
 }
 
 /** Baileys' default QR lifetimes: the first ref lives 60 s, later ones 20 s. */
@@ -78,6 +81,11 @@ export class SessionRuntime {
   /** True while the socket is open and logged in. */
   isWorking(): boolean {
     return this.connected && !this.stopped;
+  }
+
+  /** The open socket while the session is working. */
+  socket(): WASocket | undefined {
+    return this.isWorking() ? this.sock : undefined;
   }
 
   /** Records, after {@link stop}, that the session moves to another gateway (it will reconnect there). */
@@ -151,6 +159,7 @@ export class SessionRuntime {
   /** Closes the socket and stops reconnecting; the auth state is kept. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.deps.messaging?.stop();
     this.settle();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.closeSocket();
@@ -160,6 +169,7 @@ export class SessionRuntime {
   /** Unlinks the device from WhatsApp (when connected) and wipes the auth state. */
   async logout(): Promise<void> {
     this.stopped = true;
+    this.deps.messaging?.setWorking(false);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const sock = this.sock;
     if (sock && this.connected) {
@@ -173,6 +183,8 @@ export class SessionRuntime {
     await this.closeSocket();
     await this.auth?.flush();
     await wipeAuthState(this.deps.db, this.sessionId, this.deps.fence);
+    await this.deps.messaging?.loggedOut();
+    this.deps.messaging?.stop();
   }
 
   private async closeSocket(): Promise<void> {
@@ -212,9 +224,10 @@ export class SessionRuntime {
       connectTimeoutMs: config.connectTimeoutMs,
       keepAliveIntervalMs: config.keepAliveMs,
       ...(config.qrTimeoutMs !== undefined ? { qrTimeout: config.qrTimeoutMs } : {}),
-      getMessage: async () => undefined,
+      getMessage: async (key) => this.deps.messaging?.getMessage(key),
     }));
     this.sock = sock;
+    if (!this.quiet) this.deps.messaging?.attach(sock);
     let markClosed!: () => void;
     this.socketClosed = new Promise<void>((r) => (markClosed = r));
 
@@ -304,10 +317,12 @@ export class SessionRuntime {
       patch: { last_connected_at: new Date(), gateway_id: this.deps.config.gatewayId, ...this.identity() },
       events: [{ type: "connection.open", data: { gatewayId: this.deps.config.gatewayId } }],
     });
+    this.deps.messaging?.setWorking(true);
   }
 
   private async onClose(code: number, message: string): Promise<void> {
     this.settle();
+    this.deps.messaging?.setWorking(false);
     this.sock = undefined;
     const wasConnected = this.connected;
     this.connected = false;
@@ -332,6 +347,7 @@ export class SessionRuntime {
           patch: { desired_state: "stopped", phone_number: null, wa_jid: null, wa_lid: null },
           events: [close(false), { type: "auth.logged_out", data: { code } }],
         });
+        await this.deps.messaging?.loggedOut();
       } else if (code === DisconnectReason.connectionReplaced) {
         // Another client took over this number: stop, do not fight over it.
         await store.apply(this.sessionId, { status: "stopped", reason: "conflict_replaced", patch: { desired_state: "stopped" }, events: [close(false)] });

@@ -13,6 +13,9 @@ import type { Logger } from "../logger.js";
 import { baileysLogger } from "./baileys-logger.js";
 import { createEngineStore, type EngineStore, fencedEngineStore } from "./engine-store.js";
 import { type QrInfo, SessionRuntime } from "./session-runtime.js";
+import type { WASocket } from "@whiskeysockets/baileys";
+import type { MessageStore } from "../messages/message-store.js";
+import { SessionMessaging } from "../messages/session-messaging.js";
 
 /** Runs this process's WhatsApp sessions: one {@link SessionRuntime} per session whose lease it holds. */
 export interface Supervisor {
@@ -43,6 +46,10 @@ export interface Supervisor {
   /** The QR on offer, if the session is waiting for a scan in this process. */
   qr(sessionId: string): QrInfo | undefined;
   requestPairingCode(sessionId: string, phoneNumber: string): Promise<string>;
+  /** Messages may be queued for the session: its outbox sends them if it runs here and works. */
+  kickOutbox(sessionId: string): void;
+  /** The open socket of a session working in this process. */
+  socketOf(sessionId: string): WASocket | undefined;
   /** True when a runtime for the session exists in this process. */
   isRunning(sessionId: string): boolean;
   /** Ids of the sessions running in this process. */
@@ -69,6 +76,8 @@ export interface SupervisorDeps {
   clustered: boolean;
   /** This gateway's cluster membership (PostgreSQL), once it has joined. */
   registry: () => GatewayRegistry | undefined;
+  /** The message store the sessions' outboxes and receivers write through (engine connection). */
+  messages: MessageStore;
 }
 
 /** Local sessions handed over per round when rebalancing. */
@@ -103,7 +112,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const { db, events, config, log, leases } = opts;
   if (config.whatsapp.rootPublicKey) WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
   const store = createEngineStore(db, events);
-  const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease }>();
+  const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging }>();
   const engineLog = log.child({ component: "whatsapp" });
   const baseDeps = {
     db,
@@ -128,14 +137,31 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   /** A runtime whose writes are fenced by `lease`; losing the lease drops it here. */
   const newRuntime = (id: string, lease: Lease) => {
     const fence = leases.fence(id, lease);
+    let organization: Promise<string> | undefined;
+    const messaging = new SessionMessaging({
+      sessionId: id,
+      organizationId: () =>
+        (organization ??= store.get(id).then((row) => {
+          if (!row) throw new Error(`session ${id} no longer exists`);
+          return row.organization_id;
+        })),
+      store: opts.messages,
+      fence,
+      media: mediaPolicy,
+      log: engineLog,
+      onLeaseLost: () => void drop(id, rt),
+    });
     const rt: SessionRuntime = new SessionRuntime(id, {
       ...baseDeps,
       store: fencedEngineStore(store, fence),
       fence,
       onLeaseLost: () => void drop(id, rt),
+      messaging,
     });
-    return rt;
+    return { rt, messaging };
   };
+  const m = config.messages;
+  const mediaPolicy = { maxBytes: m.maxMediaBytes, timeoutMs: m.mediaFetchTimeoutMs, allowHttp: m.mediaAllowHttp, allowPrivate: m.mediaAllowPrivate };
   /** Closes a runtime that lost its lease: no writes, no release (the lease is someone else's). */
   const drop = (id: string, rt: SessionRuntime) =>
     exclusive(id, async () => {
@@ -155,8 +181,8 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   };
   /** Starts a runtime under a lease just taken. */
   const run = async (id: string, lease: Lease) => {
-    const rt = newRuntime(id, lease);
-    runtimes.set(id, { rt, lease });
+    const { rt, messaging } = newRuntime(id, lease);
+    runtimes.set(id, { rt, lease, messaging });
     try {
       await rt.start();
     } catch (err) {
@@ -188,6 +214,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
 
   let closed = false;
   let scanTimer: NodeJS.Timeout | undefined;
+  let outboxTimer: NodeJS.Timeout | undefined;
   let round: Promise<number> | undefined;
   let again = false;
   let joined = false;
@@ -263,6 +290,17 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
             void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err }));
           }
         });
+      if (!outboxTimer && !closed) {
+        // A message queued through another gateway wakes the holder through the event log; this poll is the fallback.
+        outboxTimer = setInterval(() => {
+          const local = [...runtimes.keys()];
+          void opts.messages
+            .withPending(local)
+            .then((ids) => ids.forEach((id) => runtimes.get(id)?.messaging.kick()))
+            .catch((err: unknown) => engineLog.warn("outbox poll failed", { err }));
+        }, config.messages.outboxPollMs);
+        outboxTimer.unref();
+      }
       if (!scanTimer && !closed) {
         scanTimer = setInterval(() => void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err })), config.whatsapp.scanMs);
         scanTimer.unref();
@@ -313,7 +351,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         if (opts.clustered && !opts.registry()) throw apiError("unavailable", "the gateway is still joining; retry");
         const lease = (await leases.acquire(holderId(), [id])).get(id);
         if (!lease) throw apiError("unavailable", "the session is held by another gateway; retry");
-        const rt = newRuntime(id, lease);
+        const { rt } = newRuntime(id, lease);
         try {
           await rt.logoutDetached();
         } finally {
@@ -327,6 +365,8 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       if (!entry) throw apiError("unavailable", "the session is not connected on this gateway; retry");
       return entry.rt.requestPairingCode(phoneNumber);
     },
+    kickOutbox: (id) => runtimes.get(id)?.messaging.kick(),
+    socketOf: (id) => runtimes.get(id)?.rt.socket(),
     isRunning: (id) => runtimes.has(id),
     localSessions: () => [...runtimes.keys()],
     registry: () => opts.registry(),
@@ -339,6 +379,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
     async close() {
       closed = true;
       if (scanTimer) clearInterval(scanTimer);
+      if (outboxTimer) clearInterval(outboxTimer);
       const registry = opts.registry();
       await registry?.drain();
       await round?.catch(() => {});
