@@ -112,7 +112,7 @@ export interface Config {
     mediaFetchTimeoutMs: number;
     /** Allow `http:` media URLs, not only `https:` (`MEDIA_ALLOW_HTTP`). */
     mediaAllowHttp: boolean;
-    /** Allow media URLs on private, loopback and link-local addresses (`MEDIA_ALLOW_PRIVATE_NETWORKS`). */
+    /** Allow media URLs on private, loopback and link-local addresses (`MEDIA_ALLOW_PRIVATE`). */
     mediaAllowPrivate: boolean;
     /** A message not sent this long after it was accepted fails as `expired` (`MESSAGE_EXPIRY_MS`). */
     expiryMs: number;
@@ -215,7 +215,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxMediaBytes: int(env, "MAX_MEDIA_BYTES", 16 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
       mediaFetchTimeoutMs: int(env, "MEDIA_FETCH_TIMEOUT_MS", 30_000, 100, 600_000),
       mediaAllowHttp: bool(env, "MEDIA_ALLOW_HTTP", false),
-      mediaAllowPrivate: bool(env, "MEDIA_ALLOW_PRIVATE_NETWORKS", false),
+      mediaAllowPrivate: bool(env, "MEDIA_ALLOW_PRIVATE", false),
       expiryMs: int(env, "MESSAGE_EXPIRY_MS", 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
       retentionMs: int(env, "MESSAGES_RETENTION_MS", 90 * 24 * 3_600_000, 60_000, 10 * 365 * 24 * 3_600_000),
       numberCheckTtlMs: int(env, "NUMBER_CHECK_TTL_MS", 7 * 24 * 3_600_000, 0, 365 * 24 * 3_600_000),

@@ -250,11 +250,18 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
         "/api/v1/webhooks/{webhook}/replay",
         "/api/v1/webhooks/{webhook}/rotate-secret",
         "/api/v1/webhooks/{webhook}/test",
+        "/api/v1/sessions/{session}/messages",
+        "/api/v1/sessions/{session}/messages/{message}",
+        "/api/v1/sessions/{session}/messages/{message}/media",
+        "/api/v1/sessions/{session}/check-numbers",
         "/openapi.json",
       ].sort(),
     );
     expect(Object.keys(paths["/api/v1/sessions"].post.responses)).toContain("201");
     expect(Object.keys(paths["/api/v1/sessions/{session}"].delete.responses)).toContain("204");
+    // SendMessage is accepted into the outbox (http_success_status), media is raw bytes (google.api.HttpBody).
+    expect(Object.keys(paths["/api/v1/sessions/{session}/messages"].post.responses)).toContain("202");
+    expect(Object.keys(paths["/api/v1/sessions/{session}/messages/{message}/media"].get.responses["200"].content)).toEqual(["*/*"]);
     expect(check.doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
     expect(check.doc.components.schemas["wagateway.v1.Session"].properties.status.enum).toEqual(["unspecified", "stopped", "starting", "scan_qr_code", "working", "failed"]);
     expect(Object.keys(paths["/api/v1/events"].get.responses["200"].content).sort()).toEqual(["application/x-ndjson", "text/event-stream"]);
