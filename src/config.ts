@@ -67,6 +67,12 @@ export interface Config {
     scanMs: number;
     /** Level of Baileys' own logs routed into ours (`WA_LOG_LEVEL`). */
     logLevel: "debug" | "info" | "warn" | "error";
+    /**
+     * Baileys' per-socket async storages multiplexed over one
+     * (`WA_SHARE_ASYNC_STORAGE`): `auto` does it where the runtime lacks
+     * AsyncContextFrame (Node 20, 22), `on`/`off` force it (benchmarks).
+     */
+    shareAsyncStorage: "auto" | "on" | "off";
   };
   /** Gateway defaults for fields omitted at create. */
   sessionDefaults: { autoRead: boolean; presenceTyping: boolean; ratePerMin: number; ratePerHour: number };
@@ -186,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
       qrTimeoutMs: nonEmpty(env.WA_QR_TIMEOUT_MS) === undefined ? undefined : int(env, "WA_QR_TIMEOUT_MS", 60_000, 100, 600_000),
       scanMs: int(env, "WA_SCAN_MS", 5_000, 100, 600_000),
       logLevel: level(env, "WA_LOG_LEVEL", "warn"),
+      shareAsyncStorage: oneOf(env, "WA_SHARE_ASYNC_STORAGE", ["auto", "on", "off"] as const, "auto"),
     },
     sessionDefaults: {
       autoRead: bool(env, "DEFAULT_AUTO_READ", false),
@@ -269,6 +276,14 @@ function level(env: Env, name: string, dflt: Config["logLevel"]): Config["logLev
     throw new ConfigError(`${name} must be debug, info, warn or error, got "${raw}"`);
   }
   return raw as Config["logLevel"];
+}
+
+function oneOf<const T extends string>(env: Env, name: string, allowed: readonly T[], dflt: T): T {
+  const raw = nonEmpty(env[name])?.toLowerCase() ?? dflt;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
 }
 
 function base64(env: Env, name: string): Buffer | undefined {

@@ -1,15 +1,16 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { addTransactionCapability } from "@whiskeysockets/baileys";
-import pino from "pino";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { withSharedAsyncStorage } from "../src/whatsapp/shared-async-storage.js";
+import { MultiplexedAsyncLocalStorage } from "../src/whatsapp/multiplexed-async-storage.js";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 describe("one AsyncLocalStorage shared by every Baileys socket", () => {
-  it("keeps each storage's value separate across awaits, and replaces the class only inside the factory", async () => {
-    const a = withSharedAsyncStorage(() => new AsyncLocalStorage<string>());
-    const b = withSharedAsyncStorage(() => new AsyncLocalStorage<string>());
-    expect(a).not.toBeInstanceOf(AsyncLocalStorage);
-    expect(new AsyncLocalStorage()).toBeInstanceOf(AsyncLocalStorage);
+  it("keeps each view's value separate across awaits, nesting and exit", async () => {
+    const a = new MultiplexedAsyncLocalStorage<string>();
+    const b = new MultiplexedAsyncLocalStorage<string>();
     const seen: unknown[] = [];
     await a.run("A", async () => {
       await new Promise((r) => setTimeout(r, 5));
@@ -23,6 +24,10 @@ describe("one AsyncLocalStorage shared by every Baileys socket", () => {
       seen.push([a.getStore(), b.getStore()]);
     });
     seen.push([a.getStore(), b.getStore()]);
+    a.enterWith("E");
+    seen.push([a.getStore(), b.getStore()]);
+    a.disable();
+    seen.push([a.getStore(), b.getStore()]);
     expect(seen).toEqual([
       ["A", undefined],
       ["A", "B"],
@@ -30,29 +35,27 @@ describe("one AsyncLocalStorage shared by every Baileys socket", () => {
       [undefined, "B"],
       ["A", undefined],
       [undefined, undefined],
+      ["E", undefined],
+      [undefined, undefined],
     ]);
   });
 
-  it("Baileys' key-store transactions work on it: reads inside see the transaction's writes, commit writes once", async () => {
-    const data = new Map<string, unknown>();
-    const writes: unknown[] = [];
-    const store = {
-      get: async (type: string, ids: string[]) => Object.fromEntries(ids.filter((id) => data.has(`${type}:${id}`)).map((id) => [id, data.get(`${type}:${id}`)])),
-      set: async (batch: Record<string, Record<string, unknown>>) => {
-        writes.push(batch);
-        for (const [type, entries] of Object.entries(batch)) for (const [id, v] of Object.entries(entries)) data.set(`${type}:${id}`, v);
-      },
-    };
-    const keys = withSharedAsyncStorage(() => addTransactionCapability(store as never, pino({ level: "silent" }) as never, { maxCommitRetries: 1, delayBetweenTriesMs: 1 }));
-    const other = withSharedAsyncStorage(() => addTransactionCapability(store as never, pino({ level: "silent" }) as never, { maxCommitRetries: 1, delayBetweenTriesMs: 1 }));
-    await keys.transaction(async () => {
-      await keys.set({ session: { x: Buffer.from([1]) } } as never);
-      expect(await keys.get("session" as never, ["x"])).toEqual({ x: Buffer.from([1]) });
-      // Another socket's store is not inside this transaction: it reads the database.
-      expect(await other.get("session" as never, ["x"])).toEqual({});
-      expect(writes).toHaveLength(0);
-    }, "t");
-    expect(writes).toHaveLength(1);
-    expect(await other.get("session" as never, ["x"])).toEqual({ x: Buffer.from([1]) });
+  it("Baileys' own `new AsyncLocalStorage()` builds the chosen class through the resolve hook, without touching node:async_hooks", async () => {
+    // A fresh process: Baileys must not be loaded before the hook is in place.
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "test/support/baileys-storage-probe.ts"], { cwd: root, timeout: 60_000 });
+    const probe = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+    const major = Number(process.versions.node.split(".")[0]);
+    expect(probe).toEqual({
+      node: process.versions.node,
+      asyncContextFrame: major >= 24,
+      // Multiplexed by default only where AsyncContextFrame is missing.
+      autoMultiplexes: major < 24,
+      // Two key stores (two sockets) per run: both built as the chosen class when on, neither when off.
+      builtWhenOn: 2,
+      builtWhenOff: 0,
+      multiplexedWorks: true,
+      realWorks: true,
+      nodeClassUntouched: true,
+    });
   });
 });

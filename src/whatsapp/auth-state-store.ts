@@ -1,14 +1,8 @@
-import {
-  type AuthenticationCreds,
-  type AuthenticationState,
-  BufferJSON,
-  initAuthCreds,
-  type SignalDataSet,
-  type SignalDataTypeMap,
-} from "@whiskeysockets/baileys";
+import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from "@whiskeysockets/baileys";
 import type { Kysely, Transaction } from "kysely";
 import { retryTransient } from "../db/database-unavailable.js";
 import type { Database } from "../db/schema.js";
+import { BufferJSON, initAuthCreds } from "./baileys.js";
 
 /** A session's Baileys auth state backed by the database, plus persistence hooks. */
 export interface DbAuthState {

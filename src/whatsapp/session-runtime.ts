@@ -1,4 +1,4 @@
-import makeWASocket, { DisconnectReason, type WASocket } from "@whiskeysockets/baileys";
+import type { WASocket } from "@whiskeysockets/baileys";
 import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config.js";
 import type { Kysely } from "kysely";
@@ -8,8 +8,8 @@ import type { Logger } from "../logger.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from "./auth-state-store.js";
 import type { EngineStore } from "./engine-store.js";
-import { withSharedAsyncStorage } from "./shared-async-storage.js";
 import type { SessionMessaging } from "../messages/session-messaging.js";
+import { DisconnectReason, makeWASocket } from "./baileys.js";
 
 /** The QR currently offered for a scan. */
 export interface QrInfo {
@@ -212,8 +212,7 @@ export class SessionRuntime {
       });
     }
     if (this.stopped) return;
-    // One AsyncLocalStorage for all sockets (see shared-async-storage.ts).
-    const sock = withSharedAsyncStorage(() => makeWASocket({
+    const sock = makeWASocket({
       auth: auth.state,
       waWebSocketUrl: config.waWebSocketUrl,
       logger: this.deps.baileysLog as never,
@@ -225,7 +224,7 @@ export class SessionRuntime {
       keepAliveIntervalMs: config.keepAliveMs,
       ...(config.qrTimeoutMs !== undefined ? { qrTimeout: config.qrTimeoutMs } : {}),
       getMessage: async (key) => this.deps.messaging?.getMessage(key),
-    }));
+    });
     this.sock = sock;
     if (!this.quiet) this.deps.messaging?.attach(sock);
     let markClosed!: () => void;

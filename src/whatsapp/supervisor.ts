@@ -1,4 +1,3 @@
-import { WA_CERT_DETAILS } from "@whiskeysockets/baileys";
 import type { Kysely } from "kysely";
 import type { GatewayRegistry } from "../cluster/gateway-registry.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
@@ -10,6 +9,8 @@ import type { Database } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import { apiError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
+import { WA_CERT_DETAILS } from "./baileys.js";
+import { shareBaileysAsyncStorage } from "./baileys-async-storage.js";
 import { baileysLogger } from "./baileys-logger.js";
 import { createEngineStore, type EngineStore, fencedEngineStore } from "./engine-store.js";
 import { type QrInfo, SessionRuntime } from "./session-runtime.js";
@@ -114,6 +115,8 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const store = createEngineStore(db, events);
   const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging }>();
   const engineLog = log.child({ component: "whatsapp" });
+  const multiplexed = shareBaileysAsyncStorage(config.whatsapp.shareAsyncStorage);
+  engineLog.debug("Baileys' async storages", { multiplexed, setting: config.whatsapp.shareAsyncStorage });
   const baseDeps = {
     db,
     config: { ...config.whatsapp, waWebSocketUrl: config.waWebSocketUrl, gatewayId: config.gatewayId },
