@@ -13,9 +13,10 @@ const root = new URL("..", import.meta.url).pathname;
 /**
  * Starts `node --import tsx <args>` in the repository and resolves once
  * `ready` matches its `stream` (rejects if it exits first or after 120 s).
+ * `node` picks another Node.js binary than the bench's own.
  */
-export function startChild(args: string[], env: Record<string, string>, ready: RegExp, stream: "stdout" | "stderr"): Promise<Proc & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startChild(args: string[], env: Record<string, string>, ready: RegExp, stream: "stdout" | "stderr", node = process.execPath): Promise<Proc & { match: RegExpExecArray }> {
+  const child = spawn(node, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const p: Proc = { child, stdout: "", stderr: "" };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(" ")} not ready:\n${p.stderr.slice(-2000)}`)), 120_000);
