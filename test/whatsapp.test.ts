@@ -47,14 +47,15 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
   });
 
   /** Creates a started session, scans its QR as `phone`, waits for `working`. */
-  async function pairByQr(phone = newPhone()) {
+  /** Pairs a new session by QR; `timeoutMs` bounds each wait (raised where many pair at once on a loaded machine). */
+  async function pairByQr(phone = newPhone(), timeoutMs = 45_000) {
     const { session } = await client.createSession({ start: true, label: `phone ${phone}` });
     const id = session!.id;
     expect(session!.status).toBe(SessionStatus.STARTING);
-    await waitForStatus(client, id, SessionStatus.SCAN_QR_CODE);
+    await waitForStatus(client, id, SessionStatus.SCAN_QR_CODE, timeoutMs);
     const qr = await client.getQrCode({ session: id });
     await sim.scanQr(qr.qr, { phoneNumber: phone });
-    const working = await waitForStatus(client, id, SessionStatus.WORKING);
+    const working = await waitForStatus(client, id, SessionStatus.WORKING, timeoutMs);
     return { id, phone, working, qr };
   }
 
@@ -166,8 +167,8 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
     expect(await gw.db.selectFrom("wa_auth_keys").select("key_id").where("session_id", "=", id).execute()).toEqual([]);
   });
 
-  it("pairs 20 sessions concurrently in one process", { timeout: 180_000 }, async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, () => pairByQr()));
+  it("pairs 20 sessions concurrently in one process", { timeout: 300_000 }, async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => pairByQr(newPhone(), 150_000)));
     expect(new Set(results.map((r) => r.phone)).size).toBe(20);
     for (const r of results) expect(sim.maxConcurrent(r.phone)).toBe(1);
   });
