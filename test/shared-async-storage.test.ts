@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -57,5 +59,13 @@ describe("one AsyncLocalStorage shared by every Baileys socket", () => {
       realWorks: true,
       nodeClassUntouched: true,
     });
+  });
+
+  it("src/ takes Baileys' runtime values only from src/whatsapp/baileys.ts (a static import elsewhere would load Baileys before the hook)", () => {
+    const src = join(root, "src");
+    const offenders = (readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts") && f !== join("whatsapp", "baileys.ts"))
+      .filter((f) => /^\s*import\s+(?!type\b)[^;]*?from\s+["']@whiskeysockets\/baileys["']/m.test(readFileSync(join(src, f), "utf8")));
+    expect(offenders).toEqual([]);
   });
 });
