@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { downloadContentFromMessage, generateMessageIDV2, type MediaType, normalizeMessageContent } from "@whiskeysockets/baileys";
+import type { MediaType } from "@whiskeysockets/baileys";
+import { downloadContentFromMessage, generateMessageIDV2, normalizeMessageContent } from "../whatsapp/baileys.js";
 import type { Kysely } from "kysely";
 import {
   CheckNumbersResponseSchema,

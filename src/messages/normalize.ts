@@ -1,4 +1,5 @@
-import { normalizeMessageContent, proto } from "@whiskeysockets/baileys";
+import type { proto } from "@whiskeysockets/baileys";
+import { normalizeMessageContent, WAProto } from "../whatsapp/baileys.js";
 import type { MessageTypeWord } from "./message-words.js";
 
 /** What a WhatsApp message says, in the contract's terms. */
@@ -78,7 +79,7 @@ export function normalizeContent(message: proto.IMessage | null | undefined): No
   }
   if (m.protocolMessage) {
     const p = m.protocolMessage;
-    if (p.type === proto.Message.ProtocolMessage.Type.REVOKE && p.key?.id) {
+    if (p.type === WAProto.Message.ProtocolMessage.Type.REVOKE && p.key?.id) {
       return { type: "revoke", content: { revoke: { messageId: null } }, quotedWaId: null, mentions: [], revokedWaId: p.key.id };
     }
     return undefined;

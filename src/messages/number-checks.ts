@@ -1,4 +1,5 @@
-import { USyncQuery, USyncUser, type WASocket } from "@whiskeysockets/baileys";
+import type { WASocket } from "@whiskeysockets/baileys";
+import { USyncQuery, USyncUser } from "../whatsapp/baileys.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 

@@ -1,4 +1,5 @@
-import { type AnyMessageContent, BufferJSON, type WAMessage, type WAMessageKey } from "@whiskeysockets/baileys";
+import type { AnyMessageContent, WAMessage, WAMessageKey } from "@whiskeysockets/baileys";
+import { BufferJSON } from "../whatsapp/baileys.js";
 import type { MessageRow } from "../db/schema.js";
 import { fetchMedia, type MediaFetchPolicy } from "./media-fetch.js";
 

@@ -1,4 +1,5 @@
-import { BufferJSON, type proto, type WAMessage, type WAMessageKey, type WASocket } from "@whiskeysockets/baileys";
+import type { proto, WAMessage, WAMessageKey, WASocket } from "@whiskeysockets/baileys";
+import { BufferJSON } from "../whatsapp/baileys.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { retryTransient } from "../db/database-unavailable.js";
 import type { MessageRow, NewMessageRow } from "../db/schema.js";

@@ -12,5 +12,17 @@ const baileys: typeof BaileysModule = await import("@whiskeysockets/baileys");
 
 /** Baileys' socket factory. */
 export const makeWASocket = baileys.default;
-/** Baileys' values used by the engine. */
-export const { BufferJSON, DisconnectReason, WA_CERT_DETAILS, initAuthCreds } = baileys;
+/** Baileys' values used by the engine and the messages domain. */
+export const {
+  BufferJSON,
+  DisconnectReason,
+  USyncQuery,
+  USyncUser,
+  WA_CERT_DETAILS,
+  downloadContentFromMessage,
+  generateMessageIDV2,
+  initAuthCreds,
+  normalizeMessageContent,
+} = baileys;
+/** WhatsApp's protobuf classes (the `proto` value; its types: `import type { proto } from "@whiskeysockets/baileys"`). */
+export const WAProto = baileys.proto;
