@@ -69,7 +69,7 @@ async function measure({ line, storage, n }: (typeof runs)[number]) {
   await sleep(3_000);
   const rss0 = rssMiB(gw.child.pid)!;
 
-  const waitStatus = async (id: string, status: SessionStatus, timeoutMs = 120_000) => {
+  const waitStatus = async (id: string, status: SessionStatus, timeoutMs = 600_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = (await client.getSession({ session: id })).session!;
