@@ -10,7 +10,7 @@ import { OwnPhone } from './own-phone.js';
 import { RecordedList } from './recorded-list.js';
 import { Contact, type ContactNetwork } from './sim-contact.js';
 import type { SimConnection } from './sim-connection.js';
-import { parseJid, pnJid } from './sim-jid.js';
+import { lidJid, parseJid, pnJid } from './sim-jid.js';
 import type { WireBundle } from './signal-peer.js';
 import { iqResult, newStanzaId, unixNow } from './stanzas.js';
 import { answerUsync, type DirectoryUser } from './usync-answer.js';
@@ -98,6 +98,10 @@ export class MessagingHub implements ContactNetwork {
     return account;
   }
 
+  private lidOf(phone: string): string {
+    return this.host.registry.findAccount(phone)?.lidUser ?? phone;
+  }
+
   private findContact(user: string): Contact | undefined {
     return this.contacts.get(user) ?? this.contactsByLid.get(user);
   }
@@ -115,16 +119,9 @@ export class MessagingHub implements ContactNetwork {
       const node = await build(device);
       this.checkPreKeys(device);
       if (!node) continue;
-      const conns = this.host.readyConnections(device.key);
-      if (conns.length) {
-        for (const c of conns) c.send(node);
-        live.push(device.key);
-      } else if (queueIfOffline) {
-        const q = this.offlineQueues.get(device.key) ?? [];
-        q.push(node);
-        this.offlineQueues.set(device.key, q);
-        queued.push(device.key);
-      }
+      const outcome = this.toDevice(device, node, queueIfOffline);
+      if (outcome === 'live') live.push(device.key);
+      else if (outcome === 'queued') queued.push(device.key);
     }
     return { live, queued };
   }
@@ -220,8 +217,16 @@ export class MessagingHub implements ContactNetwork {
         const ids = [node.attrs.id ?? '', ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map(i => i.attrs.id ?? '')];
         const receipt = { ...stamp, ids, type: node.attrs.type ?? '', from, to };
         const target = this.findContact(parseJid(to).user);
-        if (target) target.recordReceipt(receipt);
-        else if (this.host.registry.findAccount(parseJid(to).user)?.phoneNumber === phone) this.ownPhone(phone).recordReceipt(receipt);
+        if (target) return target.recordReceipt(receipt);
+        const account = this.host.registry.findAccount(parseJid(to).user);
+        if (!account) return;
+        if (account.phoneNumber === phone) return this.ownPhone(phone).recordReceipt(receipt);
+        // a receipt for another paired account: its companions get it from this user
+        const attrs: Record<string, string> = { ...node.attrs, from: to.endsWith('@lid') ? lidJid(this.lidOf(phone)) : pnJid(phone), t: node.attrs.t ?? String(Math.floor(Date.now() / 1000)) };
+        delete attrs.to;
+        // the sender sees an `inactive` receipt as a plain delivery
+        if (attrs.type === 'inactive') delete attrs.type;
+        for (const d of this.host.registry.devicesOf(account.phoneNumber)) this.toDevice(d, { ...node, attrs }, true);
         return;
       }
       case 'chatstate': {
@@ -229,7 +234,13 @@ export class MessagingHub implements ContactNetwork {
         const child = Array.isArray(node.content) ? node.content[0] : undefined;
         if (!child || (child.tag !== 'composing' && child.tag !== 'paused')) return;
         const state = child.tag === 'composing' && child.attrs.media === 'audio' ? 'recording' : child.tag;
-        this.findContact(parseJid(to).user)?.recordChatstate({ ...stamp, state, from, to });
+        const contact = this.findContact(parseJid(to).user);
+        if (contact) return contact.recordChatstate({ ...stamp, state, from, to });
+        const account = this.host.registry.findAccount(parseJid(to).user);
+        if (account && account.phoneNumber !== phone) {
+          const relayed: BinaryNode = { tag: 'chatstate', attrs: { from: pnJid(phone) }, content: node.content };
+          for (const d of this.host.registry.devicesOf(account.phoneNumber)) this.toDevice(d, relayed, false);
+        }
         return;
       }
       case 'ack': {
@@ -252,11 +263,19 @@ export class MessagingHub implements ContactNetwork {
     const targets: { jid: string; enc: BinaryNode }[] = participants
       ? getBinaryNodeChildren(participants, 'to').flatMap(t => getBinaryNodeChildren(t, 'enc').map(enc => ({ jid: t.attrs.jid ?? '', enc })))
       : getBinaryNodeChildren(node, 'enc').map(enc => ({ jid: chat, enc }));
+    const relays: { device: PairedDevice; enc: BinaryNode }[] = [];
     for (const { jid, enc } of targets) {
       const { user, device } = parseJid(jid);
       const contact = device === 0 ? this.findContact(user) : undefined;
-      const account = device === 0 && !contact ? this.host.registry.findAccount(user) : undefined;
-      const peer = contact ?? (account?.phoneNumber === phone ? this.ownPhone(phone) : undefined);
+      const account = contact ? undefined : this.host.registry.findAccount(user);
+      if (account && device !== 0) {
+        // another companion (of another paired account, or a sibling of the sender): relay the <enc>
+        const companion = this.host.registry.find(`${account.phoneNumber}:${device}`);
+        if (companion && companion.key !== conn.deviceKey) relays.push({ device: companion, enc });
+        else this.host.log(`message ${id}: no linked device ${jid}; dropped`);
+        continue;
+      }
+      const peer = contact ?? (account ? this.ownPhone(account.phoneNumber) : undefined);
       if (!peer) {
         this.host.log(`message ${id}: no simulated device for ${jid}; dropped`);
         continue;
@@ -289,9 +308,42 @@ export class MessagingHub implements ContactNetwork {
         ...(ackError ? { ackError: ackError.code } : {}),
       });
     }
+    if (!ackError) await this.relay(node, relays, phone, dev);
     const ack = messageAck(id, chat, Math.floor(Date.now() / 1000), ackError?.code);
     if (ackError?.delayMs) setTimeout(() => conn.send(ack), ackError.delayMs);
     else conn.send(ack);
+  }
+
+  /**
+   * Hands `<enc>`s addressed to real companions on: `<message from=sender:dev id t type [recipient]>`, live
+   * or queued for the device's next login. A sibling of the sender gets `recipient=chat` (Baileys: fromMe).
+   */
+  private async relay(node: BinaryNode, relays: { device: PairedDevice; enc: BinaryNode }[], phone: string, dev: number): Promise<void> {
+    for (const { device, enc } of relays) {
+      const attrs: Record<string, string> = {
+        from: pnJid(phone, dev),
+        id: node.attrs.id ?? '',
+        t: String(Math.floor(Date.now() / 1000)),
+        type: node.attrs.type ?? 'text',
+      };
+      if (device.phoneNumber === phone) attrs.recipient = node.attrs.to ?? '';
+      const encAttrs = { ...enc.attrs };
+      this.toDevice(device, { tag: 'message', attrs, content: [{ tag: 'enc', attrs: encAttrs, content: enc.content }] }, true);
+    }
+  }
+
+  /** Writes `node` to the device's ready connections, or queues it (when asked) for its next login. */
+  private toDevice(device: PairedDevice, node: BinaryNode, queueIfOffline: boolean): 'live' | 'queued' | 'dropped' {
+    const conns = this.host.readyConnections(device.key);
+    if (conns.length) {
+      for (const c of conns) c.send(node);
+      return 'live';
+    }
+    if (!queueIfOffline) return 'dropped';
+    const q = this.offlineQueues.get(device.key) ?? [];
+    q.push(node);
+    this.offlineQueues.set(device.key, q);
+    return 'queued';
   }
 
   // ---- inspection ----

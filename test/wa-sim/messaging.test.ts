@@ -266,4 +266,22 @@ describe('wa-sim messaging with the real Baileys client', () => {
     const sent = await late.sendText(a.phone, 'still works');
     await upserted(a, m => m.key.id === sent.id);
   });
+
+  it('two paired accounts message each other through the simulator (relay), with receipts', async () => {
+    const b = await link(sim, '15550002020');
+    const errorsBefore = sim.messagingErrors().length;
+    const sent = await a.client.sock.sendMessage(`${b.phone}@s.whatsapp.net`, { text: 'hello B' });
+    const { msg, type } = await upserted(b, m => m.key.id === sent!.key.id);
+    expect(type).toBe('notify');
+    expect(msg.key).toMatchObject({ remoteJid: `${a.phone}@s.whatsapp.net`, fromMe: false });
+    expect(msg.message?.conversation ?? msg.message?.extendedTextMessage?.text).toBe('hello B');
+    await vi.waitFor(() => expect(statuses(a, sent!.key.id!)).toContain(3));
+
+    const reply = await b.client.sock.sendMessage(`${a.phone}@s.whatsapp.net`, { text: 'hello A' });
+    const back = await upserted(a, m => m.key.id === reply!.key.id);
+    expect(back.msg.message?.extendedTextMessage?.text).toBe('hello A');
+    expect(back.msg.key.remoteJid).toBe(`${b.phone}@s.whatsapp.net`);
+    expect(sim.messagingErrors()).toHaveLength(errorsBefore);
+    expect(sim.protocolErrors()).toEqual([]);
+  });
 });
