@@ -9,6 +9,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/reliability/**/*.reliability.ts"],
+    globalSetup: ["test/support/build-dist.ts"],
     pool: "forks",
     fileParallelism: false,
     maxWorkers: 1,

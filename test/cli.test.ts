@@ -9,9 +9,9 @@ import { backends } from "./support/backends.js";
 import { waitUntil } from "./support/wait.js";
 import { startWaSimulator, type WaSimulator } from "./wa-sim/index.js";
 
-/** Runs the `wa-gateway` bin (src/cli/wa-gateway.mjs) as a real process, reading its output as it comes. */
+/** Runs the `wa-gateway` bin (bin/wa-gateway.mjs) as a real process, reading its output as it comes. */
 function startBin(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [`${repoRoot}src/cli/wa-gateway.mjs`, ...args], {
+  const child = spawn(process.execPath, [`${repoRoot}bin/wa-gateway.mjs`, ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

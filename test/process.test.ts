@@ -21,9 +21,8 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
   it("prints a first-run admin key once, and CreateSession with it answers over plain HTTP/1.1", async () => {
     const gw = await spawnGateway(env);
     try {
-      const m = /API key:\s+(wag_[A-Za-z0-9_-]{43})/.exec(gw.stdout());
-      expect(m, gw.stdout()).not.toBeNull();
-      firstKey = m![1]!;
+      firstKey = (await gw.waitForStdout(/API key:\s+(wag_[A-Za-z0-9_-]{43})/))[1]!;
+      await gw.waitForStdout(/organization:\s+org_/);
       expect(gw.stdout()).toMatch(/organization:\s+org_[0-9A-Z]{26}/);
       const res = await fetch(`${gw.url}/wagateway.v1.SessionService/CreateSession`, {
         method: "POST",
@@ -42,7 +41,6 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
   it("keeps its data across a restart and never prints the key again", async () => {
     const gw = await spawnGateway(env);
     try {
-      expect(gw.stdout()).not.toContain("wag_");
       const client = clientFor(SessionService, grpc, gw.url, firstKey);
       const { session } = await client.getSession({ session: sessionId });
       expect(session).toMatchObject({ id: sessionId, label: "survives restarts", status: SessionStatus.STOPPED });
@@ -50,6 +48,7 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
       expect(await gw.stop("SIGINT")).toBe(0);
     }
     expect(gw.stderr()).toContain('"msg":"stopped"');
+    expect(gw.stdout()).not.toContain("wag_"); // read to the end: the process has closed its pipes
   });
 
   it("CLI: apikey create prints the secret alone on stdout; list and revoke work on the database", async () => {

@@ -231,7 +231,7 @@ describe("restart recovery of a real gateway process", () => {
     const env = { DATA_DIR: dataDir, GATEWAY_ID: "gw-proc", ...engineEnv(sim) };
     let gw = await spawnGateway(env);
     try {
-      const key = /API key:\s+(wag_\S+)/.exec(gw.stdout())![1]!;
+      const key = (await gw.waitForStdout(/API key:\s+(wag_\S+)/))[1]!;
       let client = clientFor(SessionService, grpc, gw.url, key);
       const phone = newPhone();
       const { session } = await client.createSession({ start: true });

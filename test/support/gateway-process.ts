@@ -4,28 +4,38 @@ import { fileURLToPath } from "node:url";
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-/** A gateway running as a real child process (`node --import tsx src/main.ts`). */
+/** A gateway running as a real child process (`node dist/src/main.js`, as `npm start`). */
 export interface GatewayProcess {
   child: ChildProcess;
   url: string;
   /** Everything written to stdout so far. */
   stdout(): string;
   stderr(): string;
-  /** Sends `signal` and resolves with the exit code. */
+  /**
+   * Resolves with the first match of `re` in stdout, waiting for it to arrive: stdout and stderr are separate
+   * pipes, so the ready line on stderr says nothing about what stdout has delivered yet.
+   */
+  waitForStdout(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Sends `signal` and resolves with the exit code once the process has exited and its output is read to the end. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Spawns the gateway with `env` and waits for its "ready" log line. */
 export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, ["dist/src/main.js"], {
     cwd: repoRoot,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const stdoutWaiters = new Set<() => void>();
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const w of stdoutWaiters) w();
+  });
+  // "close" comes after "exit" and after both pipes are read to their end.
+  const exited = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
     child.stderr!.on("data", (d: Buffer) => {
@@ -46,17 +56,38 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_0
     url,
     stdout: () => out,
     stderr: () => err,
+    waitForStdout(re, waitMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (!m) return false;
+          done();
+          resolve(m);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`stdout did not match ${re} in ${waitMs} ms:\n${out}`));
+        }, waitMs);
+        const done = () => {
+          clearTimeout(timer);
+          stdoutWaiters.delete(check);
+        };
+        stdoutWaiters.add(check);
+        check();
+      });
+    },
     async stop(signal = "SIGTERM") {
-      child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
   };
 }
 
-/** Runs the CLI (`node --import tsx src/cli/main.ts …`) to completion. */
+/** Runs the CLI (the `wa-gateway` bin, compiled) to completion. */
 export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, ["bin/wa-gateway.mjs", ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -65,6 +96,6 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }

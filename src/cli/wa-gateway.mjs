@@ -1,6 +1,0 @@
-#!/usr/bin/env node
-// The `wa-gateway` bin: runs the TypeScript CLI through tsx's loader.
-import { register } from "tsx/esm/api";
-
-register();
-await import("./main.ts");
