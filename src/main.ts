@@ -4,6 +4,7 @@ import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { startGateway } from "./gateway.js";
 import { createLogger } from "./logger.js";
+import { handleShutdownSignals } from "./shutdown-signals.js";
 
 /** `npm start`: run the gateway until SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -19,31 +20,14 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, { gatewayId: config.gatewayId });
   const started = Date.now();
-  const gateway = await startGateway(config, log);
+  const starting = startGateway(config, log);
+  // Installed before the start completes: a stop asked for meanwhile waits for it, then drains.
+  handleShutdownSignals({ stop: async () => (await starting).stop(), log });
+  const gateway = await starting;
   const firstRun = await ensureFirstRunKey(createApiKeyRepository(gateway.db));
   if (firstRun) process.stdout.write(firstRunBanner(firstRun, gateway.url) + "\n");
-  log.info("ready", { url: gateway.url, database: gateway.databaseKind, startupMs: Date.now() - started });
+  log.info("ready", { pid: process.pid, url: gateway.url, database: gateway.databaseKind, startupMs: Date.now() - started });
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (++signals > 1) {
-      log.warn("second signal, exiting now", { signal });
-      process.exit(1);
-    }
-    log.info("shutting down", { signal });
-    gateway.stop().then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error("shutdown failed", { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
   // A stray rejection (e.g. a socket event during a database outage) is logged, never fatal.
   process.on("unhandledRejection", (err) => log.error("unhandled rejection", { err }));
 }
