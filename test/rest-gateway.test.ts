@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
 import { httpCall, type HttpResult } from "./rest/http-call.js";
 import { type OpenApiCheck, openApiCheck } from "./rest/openapi-check.js";
 
-/** The keys of the seed's example row (seed/sessions-api.txt), plus our statusReason. */
+/** The keys of the seed's example row (seed/sessions-api.txt), plus our statusReason and lastError. */
 const seedKeys = [
   "autoRead",
   "createdAt",
@@ -72,7 +72,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     const r = await call("POST", "/api/v1/sessions", { raw: "{}", headers: { "content-type": "application/json" } });
     expect(r.status).toBe(201);
     expect(r.headers["content-type"]).toBe("application/json");
-    expect(Object.keys(r.json).sort()).toEqual([...seedKeys, "statusReason"].sort());
+    expect(Object.keys(r.json).sort()).toEqual([...seedKeys, "statusReason", "lastError"].sort());
     expect(r.json).toMatchObject({
       organizationId: org,
       label: null,
@@ -89,6 +89,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
       createdByUserId: null,
       lastConnectedAt: null,
       statusReason: null,
+      lastError: null,
     });
     expect(r.json.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(typeof r.json.createdAt).toBe("number");
@@ -105,7 +106,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     const got = await call("GET", `/api/v1/sessions/${id}`);
     expect(got.status).toBe(200);
     // The engine may move a started session on (status, updatedAt); the rest is as created.
-    const { status: _s, updatedAt: _u, statusReason: _r, ...stable } = created.json;
+    const { status: _s, updatedAt: _u, statusReason: _r, lastError: _e, ...stable } = created.json;
     expect(got.json).toMatchObject(stable);
     expect(Object.keys(got.json).sort()).toEqual(Object.keys(created.json).sort());
     // Ids are case-insensitive (ULIDs).
@@ -116,7 +117,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     expect(Object.keys(list.json).sort()).toEqual(["nextCursor", "sessions"]);
     expect(list.json.nextCursor).toBeNull();
     expect(list.json.sessions.map((s: { id: string }) => s.id)).toContain(id);
-    for (const s of list.json.sessions) expect(Object.keys(s).sort()).toEqual([...seedKeys, "statusReason"].sort());
+    for (const s of list.json.sessions) expect(Object.keys(s).sort()).toEqual([...seedKeys, "statusReason", "lastError"].sort());
 
     const updated = await call("PATCH", `/api/v1/sessions/${id}`, { body: { label: "", ratePerMin: 7 } });
     expect(updated.status).toBe(200);

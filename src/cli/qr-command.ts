@@ -23,7 +23,7 @@ export async function qrCommand(client: Client<typeof SessionService>, session: 
     out(`attempt ${attempt}, expires ${new Date(expiresAt).toISOString()}: scan with WhatsApp → Linked devices`);
     out(`ref: ${qr}`);
   };
-  const stream = client.watchEvents({ sessions: [session], types: ["auth.qr", "session.status"] }, { signal: ac.signal });
+  const stream = client.watchEvents({ sessions: [session], types: ["auth.qr", "session.status", "connection.close"] }, { signal: ac.signal });
   const events = stream[Symbol.asyncIterator]();
   await events.next(); // the first message (a heartbeat) says the stream is live: no QR can slip by
   try {
@@ -37,7 +37,13 @@ export async function qrCommand(client: Client<typeof SessionService>, session: 
       ac.abort();
       return 0;
     }
-    note("waiting for the session to offer a QR code…");
+    const why = `${s?.statusReason ? ` (${s.statusReason}${s.lastError ? `: ${s.lastError}` : ""})` : ""}`;
+    if (s?.status === 5 /* FAILED */ || s?.status === 1 /* STOPPED */) {
+      note(`conflict: the session is ${s.status === 5 ? "failed" : "stopped"}${why}, not waiting for a QR scan; start it first`);
+      ac.abort();
+      return 6;
+    }
+    note(`waiting for the session to offer a QR code… (status starting${why})`);
   }
   try {
     for (;;) {
@@ -48,6 +54,8 @@ export async function qrCommand(client: Client<typeof SessionService>, session: 
       const data = (payload.value.data ?? {}) as Record<string, unknown>;
       if (payload.value.type === "auth.qr" && typeof data.qr === "string") {
         await show(data.qr, Number(data.attempt ?? 0), Number(data.expiresAt ?? 0));
+      } else if (payload.value.type === "connection.close") {
+        if (data.willReconnect && data.reason !== "handover") note(`connection failed: ${String(data.reason)}; retrying in ${String(data.retryInMs ?? "?")} ms`);
       } else if (payload.value.type === "session.status") {
         if (data.status === "working") {
           note("paired: the session is working");

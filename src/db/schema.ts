@@ -18,6 +18,8 @@ export interface SessionsTable {
   /** `stopped` | `starting` | `scan_qr_code` | `working` | `failed`. */
   status: string;
   status_reason: string | null;
+  /** Cause of the latest failed connection attempt or lost connection (migration 0007); null once connected. */
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
   /** `running` when the session should be connected, else `stopped`. */
   desired_state: string;
   auto_read: boolean;

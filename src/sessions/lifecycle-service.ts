@@ -100,7 +100,11 @@ export function createLifecycleService(
 
     async getQrCode(req, ctx) {
       const row = await load(req.session, ctx);
-      const notWaiting = () => apiError("conflict", `session is not waiting for a QR scan (status ${row.status})`);
+      // Answered at once with what the session is doing instead (and why), never by waiting for a QR.
+      const notWaiting = () =>
+        apiError("conflict", `session is not waiting for a QR scan (status ${row.status}${row.status_reason ? `, ${row.status_reason}` : ""}${row.last_error ? `: ${row.last_error}` : ""})`, {
+          metadata: { status: row.status, ...(row.status_reason ? { statusReason: row.status_reason } : {}) },
+        });
       if (row.status !== "scan_qr_code") throw notWaiting();
       // Held here: the runtime's QR. Held by another gateway: the QR it logged.
       let qr: { qr: string; expiresAt: number; attempt: number } | undefined = engine.qr(row.id);

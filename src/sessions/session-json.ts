@@ -8,6 +8,7 @@ export function sessionJson(row: SessionRow): Record<string, unknown> {
     label: row.label,
     status: row.status,
     statusReason: row.status_reason,
+    lastError: row.last_error,
     autoRead: row.auto_read,
     presenceTyping: row.presence_typing,
     ratePerMin: row.rate_per_min,

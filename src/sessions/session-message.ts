@@ -31,5 +31,6 @@ export function toSessionMessage(row: SessionRow): Session {
     updatedAt: BigInt(row.updated_at.getTime()),
     lastConnectedAt: row.last_connected_at ? BigInt(row.last_connected_at.getTime()) : undefined,
     statusReason: row.status_reason ?? undefined,
+    lastError: row.last_error ?? undefined,
   });
 }

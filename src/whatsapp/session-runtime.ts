@@ -54,6 +54,10 @@ export class SessionRuntime {
   private connected = false;
   private failures = 0;
   private qrCount = 0;
+  /** True once the current attempt has offered a QR (WhatsApp was reached). */
+  private attemptQr = false;
+  /** `status_reason` of the latest failure, kept while the next attempt connects. */
+  private failureReason: string | null = null;
   private currentQr: QrInfo | undefined;
   private qrWaiters: (() => void)[] = [];
   private openWaiters: (() => void)[] = [];
@@ -203,10 +207,13 @@ export class SessionRuntime {
     const { config } = this.deps;
     this.intentional = false;
     this.currentQr = undefined;
+    this.attemptQr = false;
     this.quiet = opts.quiet ?? false;
     if (!this.quiet) {
       await this.deps.store.apply(this.sessionId, {
         status: "starting",
+        // While retrying, the reason of the last failure stays visible (with `last_error`).
+        reason: this.failures > 0 ? this.failureReason : null,
         patch: { gateway_id: config.gatewayId },
         events: [{ type: "connection.connecting", data: { attempt: this.failures + 1, gatewayId: config.gatewayId } }],
       });
@@ -278,6 +285,7 @@ export class SessionRuntime {
   private async onQr(qr: string): Promise<void> {
     this.settle();
     this.qrCount++;
+    this.attemptQr = true;
     const lifetime = this.deps.config.qrTimeoutMs ?? (this.qrCount === 1 ? defaultFirstQrMs : defaultNextQrMs);
     this.currentQr = { qr, expiresAt: Date.now() + lifetime, attempt: this.qrCount };
     for (const w of this.qrWaiters.splice(0)) w();
@@ -309,11 +317,12 @@ export class SessionRuntime {
     this.settle();
     this.connected = true;
     this.failures = 0;
+    this.failureReason = null;
     this.qrCount = 0;
     this.currentQr = undefined;
     await this.deps.store.apply(this.sessionId, {
       status: "working",
-      patch: { last_connected_at: new Date(), gateway_id: this.deps.config.gatewayId, ...this.identity() },
+      patch: { last_error: null, last_connected_at: new Date(), gateway_id: this.deps.config.gatewayId, ...this.identity() },
       events: [{ type: "connection.open", data: { gatewayId: this.deps.config.gatewayId } }],
     });
     this.deps.messaging?.setWorking(true);
@@ -366,20 +375,35 @@ export class SessionRuntime {
       return;
     }
     this.failures++;
+    // Never opened and no QR offered: WhatsApp was not reached (DNS, refused, TLS, timeout, proxy...).
+    const reason = wasConnected || this.attemptQr ? "connection_lost" : "connect_failed";
+    this.failureReason = reason;
     if (this.failures > this.deps.config.maxReconnects) {
       this.stopped = true;
       await store.apply(this.sessionId, {
         status: "failed",
         reason: "reconnect_attempts_exhausted",
-        patch: { desired_state: "stopped" },
+        patch: { desired_state: "stopped", last_error: message },
         events: [close(false)],
       });
+      this.log.error("giving up on the session: every connection attempt failed", { code, cause: message, attempts: this.failures, lastFailure: reason });
       return;
     }
     const { reconnectBaseMs, reconnectMaxMs } = this.deps.config;
     const delay = Math.min(reconnectMaxMs, reconnectBaseMs * 2 ** (this.failures - 1)) * (0.5 + Math.random() / 2);
-    await store.apply(this.sessionId, { status: "starting", events: [{ ...close(true), data: { ...close(true).data, retryInMs: Math.round(delay) } }] });
-    this.log.info("reconnecting", { code, attempt: this.failures, delayMs: Math.round(delay) });
+    await store.apply(this.sessionId, {
+      status: "starting",
+      reason,
+      patch: { last_error: message },
+      events: [{ ...close(true), data: { ...close(true).data, retryInMs: Math.round(delay) } }],
+    });
+    this.log.warn(reason === "connect_failed" ? "connection attempt failed" : "connection lost", {
+      code,
+      cause: message,
+      attempt: this.failures,
+      maxAttempts: this.deps.config.maxReconnects + 1,
+      retryInMs: Math.round(delay),
+    });
     this.reconnectTimer = setTimeout(() => this.guard(this.connect()), delay);
   }
 }

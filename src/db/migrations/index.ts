@@ -5,6 +5,7 @@ import * as m0003 from "./0003-wa-auth.js";
 import * as m0004 from "./0004-cluster.js";
 import * as m0005 from "./0005-messages.js";
 import * as m0006 from "./0006-webhooks.js";
+import * as m0007 from "./0007-session-last-error.js";
 
 /**
  * Every migration, in order. Names sort lexically; append new files with the
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0004-cluster": m0004,
   "0005-messages": m0005,
   "0006-webhooks": m0006,
+  "0007-session-last-error": m0007,
 };
