@@ -4,11 +4,12 @@ const docs = new URL("../docs/", import.meta.url);
 const start = "<!-- sub-benchmarks:start -->";
 const end = "<!-- sub-benchmarks:end -->";
 
-/** The engine, event-stream and scale-out benches, each with the command that rewrites it. */
+/** The engine, event-stream, scale-out and webhook benches, each with the command that rewrites it. */
 const benches = [
   { file: "benchmarks/engine.md", title: "WhatsApp engine: idle sessions and restart", command: "npm run bench:engine" },
   { file: "benchmarks/events.md", title: "Event stream: delivery latency and append rate", command: "npm run bench:events" },
   { file: "benchmarks/failover.md", title: "Scale-out: failover and lease traffic", command: "npm run bench:failover" },
+  { file: "benchmarks/webhooks.md", title: "Webhooks: deliveries per second and event-to-2xx latency", command: "npm run bench:webhooks" },
 ];
 
 /**
@@ -16,7 +17,7 @@ const benches = [
  * each one's first table and measurement line, copied from its own file.
  */
 export function subBenchSection(): string[] {
-  const lines = [start, "## Engine, event stream and scale-out", ""];
+  const lines = [start, "## Engine, event stream, scale-out and webhooks", ""];
   for (const b of benches) {
     const path = new URL(b.file, docs);
     lines.push(`### ${b.title}`, "");
