@@ -4,7 +4,8 @@ import type { Database, WebhookAttemptRow, WebhookRow } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import type { NewEvent } from "../events/event-types.js";
 import { type StoredEvent, toStoredEvent } from "../events/stored-event.js";
-import { CursorMovedError, WebhookLeaseLostError } from "./lease-lost.js";
+import { WebhookLeaseLostError } from "./lease-lost.js";
+import type { WebhookFilter } from "./webhook-filter.js";
 
 /** The lease under which a gateway delivers for one endpoint. */
 export interface WebhookLease {
@@ -45,10 +46,13 @@ export interface DeliveryStore {
   release(holder: string): Promise<void>;
   /** The endpoint's row and queue summary; undefined when the lease is gone or the endpoint disabled. */
   load(lease: WebhookLease): Promise<EndpointState | undefined>;
-  /** Matching events of the organization after `after`, in id order (the log reader). */
-  readLog(organizationId: string, after: bigint, sessions: readonly string[], limit: number): Promise<StoredEvent[]>;
-  /** Queues `eventIds` and moves the cursor from `from` to `to` in one transaction. */
-  enqueue(lease: WebhookLease, from: bigint, to: bigint, eventIds: readonly bigint[]): Promise<void>;
+  /**
+   * Reads up to `limit` events after the endpoint's cursor from the log,
+   * queues the ones its filter takes and moves the cursor past all of them,
+   * in one statement (the endpoint row is locked for it, so a replay's
+   * rewind is never overwritten). Returns how many events were read and queued.
+   */
+  fill(lease: WebhookLease, filter: WebhookFilter, limit: number): Promise<{ read: number; queued: number }>;
   /** Up to `limit` due events, none of `skip`. */
   due(lease: WebhookLease, limit: number, skip: ReadonlySet<bigint>): Promise<DueEvent[]>;
   /** The earliest next attempt among queued events not in `skip`. */
@@ -63,8 +67,38 @@ export interface DeliveryStore {
    * `webhook.endpoint.disabled` event, all in one transaction.
    */
   disable(lease: WebhookLease, eventId: bigint, reason: string, attempt: WebhookAttemptRow, url: string): Promise<void>;
+  /** Organization, session and type of the events after `after` (at most `limit`), to wake only the endpoints they concern. */
+  newEvents(after: bigint, limit: number): Promise<{ id: bigint; organizationId: string; sessionId: string; type: string }[]>;
+  /** The highest event id. */
+  latestEventId(): Promise<bigint>;
   /** Deletes attempts recorded before `before`. */
   pruneAttempts(before: Date): Promise<number>;
+}
+
+/** The endpoint row, share-locked, when `lease` still holds it (a CTE body). */
+function fenceSql(lease: WebhookLease) {
+  return sql`select id from webhooks
+    where id = ${lease.webhookId} and organization_id = ${lease.organizationId}
+      and lease_holder = ${lease.holder} and lease_epoch = ${lease.epoch} and enabled
+    for share`;
+}
+
+/** Inserts `a` only when the fence CTE `w` found the row (a CTE body). */
+function insertAttemptSql(a: WebhookAttemptRow) {
+  return sql`insert into webhook_attempts (id, organization_id, webhook_id, event_id, event_type, attempt, outcome, http_status, error, duration_ms, attempted_at)
+    select ${a.id}, ${a.organization_id}, ${a.webhook_id}, ${a.event_id}, ${a.event_type}, ${a.attempt}, ${a.outcome}, ${a.http_status}, ${a.error}, ${a.duration_ms}, ${a.attempted_at}
+    from w returning 1`;
+}
+
+/** SQL condition on `e.type` for a type list: exact types and `prefix.*` patterns; empty: true. */
+function typeCondition(patterns: readonly string[]) {
+  if (patterns.length === 0) return sql`true`;
+  const exact = patterns.filter((p) => !p.endsWith(".*"));
+  const prefixes = patterns.filter((p) => p.endsWith(".*")).map((p) => p.slice(0, -1));
+  const parts = [];
+  if (exact.length > 0) parts.push(sql`e.type = any(${exact}::text[])`);
+  for (const p of prefixes) parts.push(sql`starts_with(e.type, ${p})`);
+  return sql`(${sql.join(parts, sql` or `)})`;
 }
 
 /**
@@ -128,36 +162,33 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
       const { pending, next_due, ...rest } = row as typeof row & { pending: string | number | null; next_due: Date | string | null };
       return { row: rest as WebhookRow, pending: Number(pending ?? 0), nextDue: next_due == null ? undefined : new Date(next_due) };
     },
-    async readLog(organizationId, after, sessions, limit) {
-      let q = db.selectFrom("events").selectAll().where("organization_id", "=", organizationId).where("id", ">", after.toString() as never);
-      if (sessions.length > 0) q = q.where("session_id", "in", [...sessions]);
-      const rows = await q.orderBy("id").limit(limit).execute();
-      return rows.map(toStoredEvent);
-    },
-    async enqueue(lease, from, to, eventIds) {
-      await db.transaction().execute(async (tx) => {
-        const moved = await tx
-          .updateTable("webhooks")
-          .set({ cursor: to.toString() })
-          .where("id", "=", lease.webhookId)
-          .where("organization_id", "=", lease.organizationId)
-          .where("lease_holder", "=", lease.holder)
-          .where("lease_epoch", "=", lease.epoch)
-          .where("enabled", "=", true)
-          .where("cursor", "=", from.toString())
-          .executeTakeFirst();
-        if (Number(moved.numUpdatedRows) === 0) {
-          await fence(tx, lease);
-          throw new CursorMovedError("the cursor moved (replay)");
-        }
-        if (eventIds.length === 0) return;
-        const now = new Date();
-        await tx
-          .insertInto("webhook_pending")
-          .values(eventIds.map((id) => ({ organization_id: lease.organizationId, webhook_id: lease.webhookId, event_id: id.toString(), next_attempt_at: now })))
-          .onConflict((oc) => oc.columns(["webhook_id", "event_id"]).doNothing())
-          .execute();
-      });
+    async fill(lease, filter, limit) {
+      const sessions = filter.sessions.length > 0 ? sql`and e.session_id = any(${[...filter.sessions]}::text[])` : sql``;
+      const types = typeCondition(filter.eventTypes);
+      const { rows } = await sql<{ held: string | number; read: string | number; queued: string | number }>`
+        with w as (
+          select id, cursor from webhooks
+          where id = ${lease.webhookId} and organization_id = ${lease.organizationId}
+            and lease_holder = ${lease.holder} and lease_epoch = ${lease.epoch} and enabled
+          for update
+        ), e as (
+          select e.id, e.type from events e, w
+          where e.organization_id = ${lease.organizationId} and e.id > w.cursor ${sessions}
+          order by e.id limit ${limit}
+        ), ins as (
+          insert into webhook_pending (organization_id, webhook_id, event_id, next_attempt_at)
+          select ${lease.organizationId}, ${lease.webhookId}, e.id, now() from e where ${types}
+          on conflict (webhook_id, event_id) do nothing
+          returning 1
+        ), upd as (
+          update webhooks set cursor = (select max(id) from e)
+          where id = (select id from w) and organization_id = ${lease.organizationId} and exists (select 1 from e)
+          returning 1
+        )
+        select (select count(*) from w) as held, (select count(*) from e) as read, (select count(*) from ins) as queued`.execute(db);
+      const r = rows[0]!;
+      if (Number(r.held) === 0) throw new WebhookLeaseLostError(lease.webhookId);
+      return { read: Number(r.read), queued: Number(r.queued) };
     },
     async due(lease, limit, skip) {
       let q = db
@@ -189,29 +220,25 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
       return row?.m == null ? undefined : new Date(row.m as Date | string);
     },
     async settle(lease, eventId, attempt) {
-      await db.transaction().execute(async (tx) => {
-        await fence(tx, lease);
-        await tx
-          .deleteFrom("webhook_pending")
-          .where("organization_id", "=", lease.organizationId)
-          .where("webhook_id", "=", lease.webhookId)
-          .where("event_id", "=", eventId.toString())
-          .execute();
-        await tx.insertInto("webhook_attempts").values(attempt).execute();
-      });
+      const { rows } = await sql<{ held: string | number }>`
+        with w as (${fenceSql(lease)}), d as (
+          delete from webhook_pending p using w
+          where p.organization_id = ${lease.organizationId} and p.webhook_id = w.id and p.event_id = ${eventId.toString()}
+          returning 1
+        ), a as (${insertAttemptSql(attempt)})
+        select count(*) as held from w`.execute(db);
+      if (Number(rows[0]!.held) === 0) throw new WebhookLeaseLostError(lease.webhookId);
     },
     async retry(lease, eventId, attempts, nextAt, attempt) {
-      await db.transaction().execute(async (tx) => {
-        await fence(tx, lease);
-        await tx
-          .updateTable("webhook_pending")
-          .set({ attempts, next_attempt_at: nextAt })
-          .where("organization_id", "=", lease.organizationId)
-          .where("webhook_id", "=", lease.webhookId)
-          .where("event_id", "=", eventId.toString())
-          .execute();
-        await tx.insertInto("webhook_attempts").values(attempt).execute();
-      });
+      const { rows } = await sql<{ held: string | number }>`
+        with w as (${fenceSql(lease)}), u as (
+          update webhook_pending p set attempts = ${attempts}, next_attempt_at = ${nextAt}
+          from w
+          where p.organization_id = ${lease.organizationId} and p.webhook_id = w.id and p.event_id = ${eventId.toString()}
+          returning 1
+        ), a as (${insertAttemptSql(attempt)})
+        select count(*) as held from w`.execute(db);
+      if (Number(rows[0]!.held) === 0) throw new WebhookLeaseLostError(lease.webhookId);
     },
     async disable(lease, eventId, reason, attempt, url) {
       await log.transact(async (tx) => {
@@ -240,6 +267,17 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
         return { result: undefined, events: [event] };
       });
     },
+    async newEvents(after, limit) {
+      const rows = await db
+        .selectFrom("events")
+        .select(["id", "organization_id", "session_id", "type"])
+        .where("id", ">", after.toString() as never)
+        .orderBy("id")
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ id: BigInt(r.id), organizationId: r.organization_id, sessionId: r.session_id, type: r.type }));
+    },
+    latestEventId: () => log.latestId(),
     async pruneAttempts(before) {
       const r = await db.deleteFrom("webhook_attempts").where("attempted_at", "<", before).executeTakeFirst();
       return Number(r.numDeletedRows);

@@ -3,7 +3,7 @@ import type { Logger } from "../logger.js";
 import type { StoredEvent } from "../events/stored-event.js";
 import { ulid } from "../util/ulid.js";
 import type { DeliveryStore, DueEvent, EndpointState, WebhookLease } from "./delivery-store.js";
-import { CursorMovedError, WebhookLeaseLostError } from "./lease-lost.js";
+import { WebhookLeaseLostError } from "./lease-lost.js";
 import { webhookMatches } from "./webhook-filter.js";
 import type { WebhookMetrics } from "./webhook-metrics.js";
 import { webhookBody, webhookHeaders } from "./webhook-payload.js";
@@ -28,6 +28,9 @@ export interface WorkerDeps {
 }
 
 const readBatch = 500;
+const readyBatch = 100;
+/** The endpoint row is re-read at least this often while events flow. */
+const reloadMs = 1_000;
 /** Statuses that mean "slow down". */
 const slowDownStatuses = new Set([429, 502, 504]);
 const maxRetryAfterMs = 24 * 3_600_000;
@@ -49,6 +52,15 @@ export class EndpointWorker {
   private pausedUntil = 0;
   /** Consecutive slow-down answers; the effective concurrency is 1 while > 0. */
   private slowDowns = 0;
+  /** Due events fetched and not yet started. */
+  private ready: DueEvent[] = [];
+  /** The last fetch filled the ready list: more may be due. */
+  private more = false;
+  /** The endpoint as of the last round. */
+  private state: EndpointState | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private reload = false;
+  private loadedAt = 0;
   readonly done: Promise<void>;
 
   constructor(
@@ -59,7 +71,13 @@ export class EndpointWorker {
     this.done = this.run();
   }
 
-  /** New events may exist, or the endpoint changed. */
+  /** The endpoint changed (URL, filter, secret, replay): re-read it now. */
+  refresh(): void {
+    this.reload = true;
+    this.wake();
+  }
+
+  /** New events may exist. */
   wake(): void {
     this.woken = true;
     this.wakeUp?.();
@@ -68,7 +86,16 @@ export class EndpointWorker {
   /** Ends the loop; attempts in flight finish (their fenced writes decide). */
   stop(): void {
     this.stopped = true;
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.ready = [];
     this.wake();
+  }
+
+  /** True when the endpoint (as last loaded) takes events of this organization, session and type. */
+  wants(organizationId: string, sessionId: string, type: string): boolean {
+    const row = this.state?.row;
+    if (!row) return true;
+    return row.organization_id === organizationId && webhookMatches({ eventTypes: row.event_types, sessions: row.sessions }, { sessionId, type } as StoredEvent);
   }
 
   private async run(): Promise<void> {
@@ -76,15 +103,21 @@ export class EndpointWorker {
     while (!this.stopped) {
       this.woken = false;
       try {
-        const state = await this.deps.store.load(this.lease);
-        if (!state) break;
+        // The row (filter, URL, secrets, queue size) is re-read when stale or changed;
+        // in between, fill's own lease check fences the round.
+        let state = this.state;
+        if (!state || this.reload || Date.now() - this.loadedAt > reloadMs) {
+          this.reload = false;
+          this.loadedAt = Date.now();
+          state = await this.deps.store.load(this.lease);
+          if (!state) break;
+        }
         await this.fill(state);
         const next = await this.dispatch(state);
         failures = 0;
         await this.sleep(next);
       } catch (err) {
         if (err instanceof WebhookLeaseLostError) break;
-        if (err instanceof CursorMovedError) continue;
         failures++;
         this.deps.log.warn("webhook delivery round failed; retrying", { webhookId: this.lease.webhookId, err });
         await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
@@ -97,42 +130,70 @@ export class EndpointWorker {
   /** Takes matching events from the log into the queue, up to `maxPending` waiting. */
   private async fill(state: EndpointState): Promise<void> {
     const { row } = state;
-    let cursor = BigInt(row.cursor);
-    let room = this.deps.options.maxPending - state.pending;
-    while (room > 0 && !this.stopped) {
-      const events = await this.deps.store.readLog(row.organization_id, cursor, row.sessions, Math.min(readBatch, room));
-      if (events.length === 0) return;
-      const to = events[events.length - 1]!.id;
-      const ids = events.filter((e) => webhookMatches({ eventTypes: row.event_types, sessions: row.sessions }, e)).map((e) => e.id);
-      await this.deps.store.enqueue(this.lease, cursor, to, ids);
-      state.pending += ids.length;
-      room -= ids.length;
-      cursor = to;
-      row.cursor = to.toString();
-      if (events.length < Math.min(readBatch, room + ids.length)) return;
+    const filter = { eventTypes: row.event_types, sessions: row.sessions };
+    while (!this.stopped) {
+      const room = this.deps.options.maxPending - state.pending;
+      if (room <= 0) return;
+      const limit = Math.min(readBatch, room);
+      const { read, queued } = await this.deps.store.fill(this.lease, filter, limit);
+      state.pending += queued;
+      if (read < limit) return;
     }
   }
 
-  /** Starts due attempts; returns how long to sleep before the next round. */
+  /**
+   * Fetches due events into the ready list when it is empty, and starts
+   * attempts from it. Returns how long to sleep before the next round.
+   */
   private async dispatch(state: EndpointState): Promise<number> {
-    const { idleMs, concurrency } = this.deps.options;
+    const { idleMs } = this.deps.options;
+    this.state = state;
     const now = Date.now();
     if (this.pausedUntil > now) return Math.min(idleMs, this.pausedUntil - now);
-    const limit = (this.slowDowns > 0 ? 1 : concurrency) - this.inFlight.size;
-    if (limit <= 0) return idleMs; // saturated: a finishing attempt wakes the loop
+    if (this.ready.length === 0 && state.pending > this.inFlight.size) {
+      const fetched = await this.deps.store.due(this.lease, readyBatch, this.inFlight);
+      this.ready.push(...fetched);
+      if (fetched.length === readyBatch) this.more = true;
+    }
+    this.pump();
+    if (this.ready.length > 0 || this.more) return idleMs; // finishing attempts keep the ready list moving
     if (state.pending <= this.inFlight.size) return idleMs;
-    const due = await this.deps.store.due(this.lease, limit, this.inFlight);
-    for (const d of due) {
+    // Some queued events wait for a later retry: sleep until the earliest.
+    const skip = new Set(this.inFlight);
+    const next = await this.deps.store.nextDue(this.lease, skip);
+    return next === undefined ? idleMs : Math.max(5, Math.min(idleMs, next.getTime() - Date.now()));
+  }
+
+  /** Starts attempts from the ready list while slots are free (no database round trip). */
+  private pump(): void {
+    const state = this.state;
+    if (!state || this.stopped) return;
+    if (this.pausedUntil > Date.now()) {
+      this.wakeAt(this.pausedUntil);
+      return;
+    }
+    const cap = this.slowDowns > 0 ? 1 : this.deps.options.concurrency;
+    while (this.inFlight.size < cap && this.ready.length > 0) {
+      const d = this.ready.shift()!;
+      if (this.inFlight.has(d.eventId)) continue;
       this.inFlight.add(d.eventId);
       void this.attempt(state, d).finally(() => {
         this.inFlight.delete(d.eventId);
-        this.wake();
+        if (this.ready.length > 0) this.pump();
+        else {
+          this.more = false;
+          this.wake();
+        }
       });
     }
-    if (due.length === limit || state.pending <= this.inFlight.size) return idleMs;
-    // Some queued events wait for a later retry: sleep until the earliest.
-    const next = await this.deps.store.nextDue(this.lease, this.inFlight);
-    return next === undefined ? idleMs : Math.max(5, Math.min(idleMs, next.getTime() - Date.now()));
+  }
+
+  private wakeAt(at: number): void {
+    if (this.pauseTimer) return;
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      this.wake();
+    }, Math.max(0, at - Date.now()));
   }
 
   private async attempt(state: EndpointState, d: DueEvent): Promise<void> {
@@ -156,6 +217,7 @@ export class EndpointWorker {
       if (!d.event) {
         // Retention removed the event before it could be delivered.
         await store.settle(this.lease, d.eventId, record({ id: d.eventId.toString(), type: "" }, undefined, "the event was removed by retention before delivery"));
+        state.pending--;
         return;
       }
       const e: StoredEvent = d.event;
@@ -169,6 +231,7 @@ export class EndpointWorker {
       if (res.kind === "succeeded") {
         this.slowDowns = 0;
         await store.settle(this.lease, e.id, attempt);
+        state.pending--;
         metrics.delivered(Math.max(0, Date.now() - e.occurredAt.getTime()) / 1000);
         return;
       }

@@ -38,6 +38,10 @@ export interface WebhookDispatcher {
   close(): Promise<void>;
 }
 
+const wakeBatch = 1000;
+/** Up to this many endpoints here, every wake-up wakes them all. */
+const wakeAllBelow = 8;
+
 /** Creates the {@link WebhookDispatcher}. */
 export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatcher {
   const workers = new Map<string, EndpointWorker>();
@@ -47,6 +51,57 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
   let again = false;
   let closed = false;
   let lastPrune = 0;
+  /** The highest event id the wake-up filter has looked at. */
+  let position: bigint | undefined;
+  let reading = false;
+  let readAgain = false;
+
+  /**
+   * Wakes only the workers whose endpoint takes at least one of the new
+   * events (organization, session, type): one read of the log per wake-up
+   * instead of one per endpoint. Any doubt wakes everyone.
+   */
+  const wakeConcerned = async () => {
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        readAgain = false;
+        if (workers.size <= wakeAllBelow) {
+          // Few endpoints: waking them all is cheaper than a read, and a round sooner.
+          for (const w of workers.values()) w.wake();
+          position = undefined;
+          continue;
+        }
+        try {
+          if (position === undefined) {
+            for (const w of workers.values()) w.wake();
+            position = await opts.store.latestEventId();
+            continue;
+          }
+          const events = await opts.store.newEvents(position, wakeBatch);
+          if (events.length === wakeBatch) {
+            for (const w of workers.values()) w.wake();
+            position = await opts.store.latestEventId();
+            continue;
+          }
+          for (const e of events) {
+            position = e.id;
+            for (const w of workers.values()) if (w.wants(e.organizationId, e.sessionId, e.type)) w.wake();
+          }
+        } catch (err) {
+          opts.log.warn("webhook wake-up read failed; waking every endpoint", { err });
+          for (const w of workers.values()) w.wake();
+          position = undefined;
+        }
+      } while (readAgain && !closed);
+    } finally {
+      reading = false;
+    }
+  };
 
   const deps = { store: opts.store, sender: opts.sender, metrics: opts.metrics, log: opts.log, options: opts.delivery };
   const onStop = (w: EndpointWorker) => {
@@ -100,11 +155,11 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
       timer.unref();
     },
     poke() {
-      for (const w of workers.values()) w.wake();
+      void wakeConcerned();
     },
     changed(webhookId) {
       const w = workers.get(webhookId);
-      if (w) w.wake();
+      if (w) w.refresh();
       void scan();
     },
     suspend() {
