@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { parseTrustedProxies, type TrustedProxies } from "./server/trusted-proxies.js";
 
 /** Everything the gateway reads from its environment, parsed once at start. */
 export interface Config {
@@ -131,6 +132,11 @@ export interface Config {
   };
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
+  /**
+   * Reverse proxies / load balancers whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are believed
+   * (`TRUSTED_PROXIES`, CIDRs separated by commas or spaces); undefined: forwarding headers are ignored.
+   */
+  trustedProxies: TrustedProxies | undefined;
   /** Minimum level written to the log (`LOG_LEVEL`). */
   logLevel: "debug" | "info" | "warn" | "error";
   /** HTTP front: body cap (`MAX_BODY_BYTES`), CORS origins (`CORS_ORIGINS`), SSE heartbeats (`SSE_HEARTBEAT_MS`). */
@@ -229,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
       outboxPollMs: int(env, "OUTBOX_POLL_MS", 5_000, 50, 600_000),
     },
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    trustedProxies: trustedProxies(env),
     logLevel: level(env, "LOG_LEVEL", "info"),
     http: {
       maxBodyBytes: int(env, "MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
@@ -236,6 +243,14 @@ export function loadConfig(env: Env = process.env): Config {
       sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000, 100, 600_000),
     },
   };
+}
+
+function trustedProxies(env: Env): TrustedProxies | undefined {
+  const entries = (nonEmpty(env.TRUSTED_PROXIES) ?? "").split(/[\s,]+/).filter((e) => e !== "");
+  if (entries.length === 0) return undefined;
+  const parsed = parseTrustedProxies(entries);
+  if ("bad" in parsed) throw new ConfigError(`TRUSTED_PROXIES: "${parsed.bad}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`);
+  return parsed;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

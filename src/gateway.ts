@@ -158,10 +158,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         registerReflection(router);
       },
       // rpcMetrics first: it sees the final code of every call.
-      interceptors: [rpcMetrics.interceptor, errorInterceptor(log), authInterceptor(authenticate, createAuthFailureLimiter(config.authFailures))],
+      interceptors: [rpcMetrics.interceptor, errorInterceptor(log), authInterceptor(authenticate, createAuthFailureLimiter(config.authFailures), log)],
       shutdownSignal: shutdown.signal,
       maxBodyBytes: config.http.maxBodyBytes,
       corsOrigins: config.http.corsOrigins,
+      ...(config.trustedProxies && { trustedProxies: config.trustedProxies }),
       sseHeartbeatMs: config.http.sseHeartbeatMs,
       log,
       // The contract: unknown JSON fields are a validation_error, not ignored.

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRe
 import type { DescMessage } from "@bufbuild/protobuf";
 import type { Logger } from "../logger.js";
 import { counter, histogram } from "./registry.js";
+import { clientAddressHeader } from "../server/client-address.js";
 import { protocolHeader, requestIdHeader } from "./request-context.js";
 
 /** Latency buckets in seconds. */
@@ -13,13 +14,13 @@ export function createRpcMetrics(log?: Logger) {
   const latency = histogram("wagateway_rpc_duration_seconds", "RPC duration until the response (streams: until they end), in seconds.", buckets);
   let inFlight = 0;
 
-  const done = (procedure: string, protocol: string, requestId: string, started: number, err: unknown) => {
+  const done = (procedure: string, protocol: string, requestId: string, client: string | null, started: number, err: unknown) => {
     const code = err === undefined ? "ok" : codeName(ConnectError.from(err).code);
     const seconds = (performance.now() - started) / 1000;
     requests.inc({ procedure, protocol, code });
     latency.observe({ procedure, protocol }, seconds);
     // Never the headers or messages: they carry tokens and secrets.
-    log?.debug("rpc", { requestId, procedure, protocol, code, ms: Math.round(seconds * 1000) });
+    log?.debug("rpc", { requestId, client, procedure, protocol, code, ms: Math.round(seconds * 1000) });
   };
 
   /** Outermost interceptor: sees the final code of every call. */
@@ -27,6 +28,8 @@ export function createRpcMetrics(log?: Logger) {
     const procedure = `${req.service.typeName}/${req.method.name}`;
     const protocol = req.header.get(protocolHeader) ?? "connect";
     const requestId = req.header.get(requestIdHeader) ?? "";
+    // The caller's address (the TCP peer, or what a trusted proxy forwarded).
+    const client = req.header.get(clientAddressHeader);
     const started = performance.now();
     inFlight++;
     let res: UnaryResponse | StreamResponse;
@@ -34,12 +37,12 @@ export function createRpcMetrics(log?: Logger) {
       res = await next(req);
     } catch (err) {
       inFlight--;
-      done(procedure, protocol, requestId, started, err);
+      done(procedure, protocol, requestId, client, started, err);
       throw err;
     }
     if (!res.stream) {
       inFlight--;
-      done(procedure, protocol, requestId, started, undefined);
+      done(procedure, protocol, requestId, client, started, undefined);
       return res;
     }
     const source = res.message;
@@ -52,7 +55,7 @@ export function createRpcMetrics(log?: Logger) {
         throw err;
       } finally {
         inFlight--;
-        done(procedure, protocol, requestId, started, failure);
+        done(procedure, protocol, requestId, client, started, failure);
       }
     }
     return { ...res, message: measured() } as StreamResponse<DescMessage, DescMessage>;

@@ -7,6 +7,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { Logger } from "../logger.js";
 import { withBinaryInputGuard } from "../server/binary-input-guard.js";
 import { clientAddressHeader, clientKey } from "../server/client-address.js";
+import { clientOrigin, type TrustedProxies } from "../server/trusted-proxies.js";
 import { createConnectUnaryFastPath, type UnaryFastPathOptions } from "../server/connect-unary-fast-path.js";
 import { createGrpcUnaryFastPath } from "../server/grpc-unary-fast-path.js";
 import { createCors } from "./cors.js";
@@ -36,6 +37,8 @@ export interface GatewayHandlerOptions extends Partial<UniversalHandlerOptions> 
   /** Title and version of the generated OpenAPI document. */
   openApi?: OpenApiInfo;
   log?: Logger;
+  /** Proxies whose forwarding headers name the client (`TRUSTED_PROXIES`); others' are ignored. */
+  trustedProxies?: TrustedProxies;
 }
 
 /** A node request handler for HTTP/1.1 and HTTP/2, with its router. */
@@ -88,8 +91,9 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
 
   const handler = (req: Req, res: Res) => {
     if (cors(req, res)) return;
-    // Who is calling, for the interceptors (failed-auth limit); never taken from the client.
-    req.headers[clientAddressHeader] = clientKey(req.socket?.remoteAddress);
+    // Who is calling, for the interceptors (failed-auth limit): the TCP peer, or what a trusted proxy forwarded;
+    // whatever a client sent in this header is overwritten.
+    req.headers[clientAddressHeader] = clientKey(options.trustedProxies ? clientOrigin(req.socket?.remoteAddress, req.headers, options.trustedProxies).address : req.socket?.remoteAddress);
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const uHandler = paths.get(q < 0 ? url : url.slice(0, q));

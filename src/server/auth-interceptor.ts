@@ -6,6 +6,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { Capability } from "../auth/principal.js";
 import { apiError, errorWord } from "../errors/api-error.js";
 import { clientAddressHeader } from "./client-address.js";
+import type { Logger } from "../logger.js";
 import { kPrincipal } from "../auth/principal-context.js";
 
 /** Services answered without credentials (health checks, reflection). */
@@ -34,7 +35,11 @@ export function requiredCapability(service: string, method: string): Capability 
  * being looked at, until its window ends; calls without a bearer token and
  * successful ones are not counted.
  */
-export function authInterceptor(authenticate: Authenticator, failures: AuthFailureLimiter = createAuthFailureLimiter(defaultAuthFailureLimits)): Interceptor {
+export function authInterceptor(
+  authenticate: Authenticator,
+  failures: AuthFailureLimiter = createAuthFailureLimiter(defaultAuthFailureLimits),
+  log?: Logger,
+): Interceptor {
   return (next) => async (req) => {
     const service = req.service.typeName;
     if (publicServices.has(service)) return next(req);
@@ -46,7 +51,11 @@ export function authInterceptor(authenticate: Authenticator, failures: AuthFailu
     try {
       principal = await authenticate(authorization);
     } catch (err) {
-      if (authorization !== null && /^Bearer +\S/i.test(authorization) && errorWord(err) === "unauthorized") failures.recordFailure(client);
+      if (authorization !== null && /^Bearer +\S/i.test(authorization) && errorWord(err) === "unauthorized") {
+        failures.recordFailure(client);
+        // Said once per window: the failure that reaches the limit.
+        if (failures.retryAfterMs(client) > 0) log?.warn("failed bearer tokens over the limit; client refused until its window ends", { client });
+      }
       throw err;
     }
     const needed = requiredCapability(service, req.method.name);
