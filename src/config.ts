@@ -91,6 +91,10 @@ export interface Config {
     heartbeatMs: number;
     /** The hub re-reads the log at least this often (`EVENTS_POLL_MS`). */
     pollMs: number;
+    /** Concurrent event streams per organization (`EVENTS_MAX_STREAMS_PER_ORG`, 0 = unlimited); past it a new stream is `rate_limited`. */
+    maxStreamsPerOrg: number;
+    /** Concurrent event streams per credential, one API key or one user (`EVENTS_MAX_STREAMS_PER_CREDENTIAL`, 0 = unlimited). */
+    maxStreamsPerCredential: number;
   };
   /** Webhook delivery. */
   webhooks: {
@@ -213,6 +217,8 @@ export function loadConfig(env: Env = process.env): Config {
       heartbeatMs: int(env, "EVENTS_HEARTBEAT_MS", 15_000, 100, 600_000),
       stallMs: int(env, "EVENTS_STALL_MS", 10_000, 10, 600_000),
       pollMs: int(env, "EVENTS_POLL_MS", 5_000, 50, 600_000),
+      maxStreamsPerOrg: int(env, "EVENTS_MAX_STREAMS_PER_ORG", 1_000, 0, 1_000_000),
+      maxStreamsPerCredential: int(env, "EVENTS_MAX_STREAMS_PER_CREDENTIAL", 100, 0, 1_000_000),
     },
     webhooks: {
       allowHttp: bool(env, "WEBHOOK_ALLOW_HTTP", false),

@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { EventLog } from "./event-log.js";
 import type { StoredEvent } from "./stored-event.js";
-import { type EventFilter, matches, Subscription } from "./subscription.js";
+import { type EventFilter, Subscription } from "./subscription.js";
 
 /** Options of {@link createEventHub}. */
 export interface EventHubOptions {
@@ -11,6 +11,8 @@ export interface EventHubOptions {
   pollIntervalMs: number;
   /** Events read per batch. */
   batchSize?: number;
+  /** Push-mode deliveries (events handed to `onReady` consumers) per turn of the event loop before the hub yields. Default 2,000. */
+  copiesPerTurn?: number;
 }
 
 /**
@@ -18,6 +20,21 @@ export interface EventHubOptions {
  * position (the highest id it has dispatched), woken by local commits, by
  * PostgreSQL notifications from other processes, and by a slow poll; and
  * hands each event to the matching subscribers' bounded buffers.
+ *
+ * Readers (streams, anything else per subscriber) use one call:
+ * `subscribe(filter, capacity, onReady?)`, then either await
+ * `subscription.next()` (pull) or, with `onReady`, `take()` what is
+ * buffered each time they are called (push). Either way they replay the
+ * log themselves up to the returned `from` for anything older, and close
+ * the subscription when done. In-process readers of every event (the
+ * outbox) use `observe(cb)` instead.
+ *
+ * Matching subscribers are found by an index (organization → session →
+ * subscribers, type checked per subscriber), never by a scan of all. A
+ * batch is buffered synchronously (position and delivery move together);
+ * push consumers are then called with the event loop yielded every
+ * `copiesPerTurn` deliveries, so unary calls keep being answered while a
+ * large fan-out is written.
  */
 export interface EventHub {
   /** Reads the current end of the log and starts tailing. */
@@ -28,8 +45,9 @@ export interface EventHub {
    * Registers a subscriber (synchronously, so it receives exactly the events
    * after {@link position} at the time of the call) and returns it with that
    * position, the hand-over point between replay and live delivery.
+   * With `onReady`, the subscription is in push mode (see {@link Subscription}).
    */
-  subscribe(filter: EventFilter, capacity: number): { subscription: Subscription; from: bigint };
+  subscribe(filter: EventFilter, capacity: number, onReady?: () => void): { subscription: Subscription; from: bigint };
   /** Wakes the tail loop: new events may exist. */
   poke(): void;
   /**
@@ -44,23 +62,102 @@ export interface EventHub {
   close(): void;
 }
 
+/** Subscribers of one organization: those without a session filter, and by session id. */
+interface OrgIndex {
+  all: Set<Subscription>;
+  bySession: Map<string, Set<Subscription>>;
+  count: number;
+}
+
 /** Creates the process's {@link EventHub}. */
 export function createEventHub(opts: EventHubOptions): EventHub {
-  const byOrg = new Map<string, Set<Subscription>>();
+  const byOrg = new Map<string, OrgIndex>();
   const batchSize = opts.batchSize ?? 1000;
+  const copiesPerTurn = opts.copiesPerTurn ?? 2000;
   let position = 0n;
   let running = false;
   let dirty = false;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let count = 0;
+  const live = new Set<Subscription>();
   const observers: ((e: StoredEvent) => void)[] = [];
 
   const remove = (s: Subscription) => {
-    const set = byOrg.get(s.filter.organizationId);
-    if (set?.delete(s)) {
-      count--;
-      if (set.size === 0) byOrg.delete(s.filter.organizationId);
+    if (!live.delete(s)) return;
+    count--;
+    const idx = byOrg.get(s.filter.organizationId);
+    if (!idx) return;
+    if (s.filter.sessionIds.size === 0) idx.all.delete(s);
+    else {
+      for (const id of s.filter.sessionIds) {
+        const set = idx.bySession.get(id);
+        if (set?.delete(s) && set.size === 0) idx.bySession.delete(id);
+      }
+    }
+    if (--idx.count === 0) byOrg.delete(s.filter.organizationId);
+  };
+
+  const add = (s: Subscription) => {
+    let idx = byOrg.get(s.filter.organizationId);
+    if (!idx) byOrg.set(s.filter.organizationId, (idx = { all: new Set(), bySession: new Map(), count: 0 }));
+    if (s.filter.sessionIds.size === 0) idx.all.add(s);
+    else {
+      for (const id of s.filter.sessionIds) {
+        let set = idx.bySession.get(id);
+        if (!set) idx.bySession.set(id, (set = new Set()));
+        set.add(s);
+      }
+    }
+    idx.count++;
+    live.add(s);
+    count++;
+  };
+
+  /** Buffers `rows` in every matching subscription; returns the push-mode ones that got events. */
+  const dispatch = (rows: StoredEvent[]): Subscription[] => {
+    const ready: Subscription[] = [];
+    const give = (s: Subscription, e: StoredEvent) => {
+      if (s.filter.types.size !== 0 && !s.filter.types.has(e.type)) return;
+      s.push(e);
+      if (s.onReady && !s.marked) {
+        s.marked = true;
+        ready.push(s);
+      }
+    };
+    for (const e of rows) {
+      position = e.id;
+      for (const cb of observers) {
+        try {
+          cb(e);
+        } catch (err) {
+          opts.logger.warn("event observer failed", { err });
+        }
+      }
+      const idx = byOrg.get(e.organizationId);
+      if (!idx) continue;
+      for (const s of idx.all) give(s, e);
+      const set = idx.bySession.get(e.sessionId);
+      if (set) for (const s of set) give(s, e);
+    }
+    return ready;
+  };
+
+  /** Calls the push consumers, yielding to the event loop every `copiesPerTurn` deliveries. */
+  const announce = async (ready: Subscription[]) => {
+    let work = 0;
+    for (const s of ready) {
+      s.marked = false;
+      work += Math.max(1, s.pending);
+      try {
+        s.onReady!();
+      } catch (err) {
+        opts.logger.error("event subscriber failed", { err });
+      }
+      if (work >= copiesPerTurn) {
+        work = 0;
+        await new Promise<void>((r) => setImmediate(r));
+      }
     }
   };
 
@@ -79,19 +176,9 @@ export function createEventHub(opts: EventHubOptions): EventHub {
           dirty = true;
           continue;
         }
-        // Synchronous from here: position and delivery move together.
-        for (const e of rows) {
-          position = e.id;
-          const subs = byOrg.get(e.organizationId);
-          if (subs) for (const s of subs) if (matches(s.filter, e)) s.push(e);
-          for (const cb of observers) {
-            try {
-              cb(e);
-            } catch (err) {
-              opts.logger.warn("event observer failed", { err });
-            }
-          }
-        }
+        // Synchronous: position and buffering move together.
+        const ready = dispatch(rows);
+        if (ready.length > 0) await announce(ready);
         if (rows.length === batchSize) dirty = true;
       }
     } finally {
@@ -113,15 +200,10 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       timer.unref();
     },
     position: () => position,
-    subscribe(filter, capacity) {
-      const subscription = new Subscription(filter, capacity, remove);
+    subscribe(filter, capacity, onReady) {
+      const subscription = new Subscription(filter, capacity, remove, onReady);
       if (closed) subscription.end();
-      else {
-        let set = byOrg.get(filter.organizationId);
-        if (!set) byOrg.set(filter.organizationId, (set = new Set()));
-        set.add(subscription);
-        count++;
-      }
+      else add(subscription);
       return { subscription, from: position };
     },
     poke,
@@ -132,7 +214,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
     close() {
       closed = true;
       if (timer) clearInterval(timer);
-      for (const set of byOrg.values()) for (const s of set) s.end();
+      for (const s of [...live]) s.end();
     },
   };
 }

@@ -28,12 +28,20 @@ export type NextResult =
  * One subscriber's bounded buffer. The hub pushes without ever waiting; when
  * the buffer is full the subscription is marked overflowed and drops further
  * events, so a slow consumer never slows the hub or other subscribers.
+ *
+ * Two ways to consume it: pull with {@link next} (a reader that awaits), or
+ * push: give the hub an `onReady` callback, called once after each batch
+ * that added events (and on overflow and end), then {@link take} what is
+ * buffered. Every subscriber of one event receives the same `StoredEvent`
+ * object, so consumers can cache per-event encodings by identity.
  */
 export class Subscription {
   private readonly queue: StoredEvent[] = [];
   private head = 0;
   private state: "open" | "closed" | "overflow" = "open";
   private wake: (() => void) | undefined;
+  /** Set by the hub while this subscription has events not yet announced to `onReady`. */
+  marked = false;
   /** Since when the consumer's current write to its client has been pending (epoch ms), 0 when none is. */
   writePendingSince = 0;
   /** How long the consumer's write had been pending when the buffer overflowed. */
@@ -43,6 +51,8 @@ export class Subscription {
     readonly filter: EventFilter,
     private readonly capacity: number,
     private readonly onClose: (s: Subscription) => void,
+    /** Push mode: called by the hub after a batch added events, and on overflow and end. */
+    readonly onReady?: (() => void) | undefined,
   ) {}
 
   /** Called by the hub for each matching live event. */
@@ -63,6 +73,7 @@ export class Subscription {
   end(): void {
     if (this.state === "open") this.state = "closed";
     this.wakeUp();
+    this.onReady?.();
   }
 
   /** Unregisters; call when the consumer is done. */
@@ -72,19 +83,42 @@ export class Subscription {
     this.wakeUp();
   }
 
+  /** True once the buffer overflowed (the consumer must catch up from the log). */
+  get overflowed(): boolean {
+    return this.state === "overflow";
+  }
+
+  /** True once the hub ended the subscription (shutdown) or the consumer closed it. */
+  get ended(): boolean {
+    return this.state === "closed";
+  }
+
+  /** Number of buffered events. */
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Push mode: the next buffered event, or undefined when none is (see {@link overflowed}, {@link ended}). */
+  take(): StoredEvent | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const event = this.queue[this.head++]!;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return event;
+  }
+
   /** The next buffered event, or why there is none, waiting at most `waitMs`. */
   async next(waitMs: number, signal: AbortSignal): Promise<NextResult> {
     for (;;) {
       if (signal.aborted) return { kind: "aborted" };
       if (this.state === "overflow") return { kind: "overflow" };
-      if (this.head < this.queue.length) {
-        const event = this.queue[this.head++]!;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        return { kind: "event", event };
-      }
+      const event = this.take();
+      if (event) return { kind: "event", event };
       if (this.state === "closed") return { kind: "closed" };
       const woke = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => done(false), waitMs);

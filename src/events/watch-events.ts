@@ -1,134 +1,131 @@
-import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import {
-  type WatchEventsRequest,
-  type WatchEventsResponse,
-  WatchEventsResponseSchema,
-} from "../../gen/wagateway/v1/session_service_pb.js";
+import type { WatchEventsRequest, WatchEventsResponse } from "../../gen/wagateway/v1/session_service_pb.js";
 import { apiError, validationError } from "../errors/api-error.js";
 import { principalOf } from "../auth/principal-context.js";
 import { isUlid } from "../util/ulid.js";
 import type { EventHub } from "./event-hub.js";
 import type { EventLog } from "./event-log.js";
-import { toEventMessage } from "./event-message.js";
+import { type EventStreamOptions, type EventStreamStart, runEventStream } from "./event-stream.js";
 import { isEventType } from "./event-types.js";
-import type { StoredEvent } from "./stored-event.js";
+import { kDirectStream, type MessageSink, type StreamImplementation } from "../server/message-sink.js";
+import type { StreamLimits } from "./stream-limits.js";
 import type { EventFilter } from "./subscription.js";
 
 /** Tunables of the event stream. */
-export interface WatchEventsOptions {
-  /** Live events a subscriber may have pending before it falls back to reading the log. */
-  bufferSize: number;
-  /** A heartbeat is sent after this long without events. */
-  heartbeatMs: number;
-  /** A client that accepts nothing for this long while events pile up is stalled: its stream ends with a resume error. */
-  stallMs: number;
-}
+export type WatchEventsOptions = EventStreamOptions;
 
-const replayBatch = 500;
+/** Messages the protocol path may hold for a client before the stream counts its write as pending. */
+const protocolPathQueue = 32;
+
+/** The WatchEvents implementation: a generator for connect-es, with the direct form attached. */
+export type WatchEventsImplementation = ((req: WatchEventsRequest, ctx: HandlerContext) => AsyncGenerator<WatchEventsResponse>) & {
+  [kDirectStream]: StreamImplementation;
+};
 
 /**
- * The WatchEvents handler. It registers with the hub first, replays the log
- * from `after` (or `since`) up to the hub's position at registration, then
- * streams live events, skipping any id already sent: no gap, no duplicate at
- * the hand-over. The first message is a heartbeat so headers reach the client
- * at once.
+ * The WatchEvents handler (see {@link runEventStream} for the guarantees).
+ * Validation, the retention check and the stream caps run before anything is
+ * sent, so those errors reach the client as the call's error.
  *
- * Each subscriber's live buffer is bounded. When a burst overflows it, the
- * stream catches up from the log and re-attaches (lossless, nothing blocks).
- * When the client itself is stalled (a write waited longer than `stallMs`),
- * the stream ends with `unavailable` naming the id to resume after.
+ * Two forms of the same stream: the direct form (attached under
+ * {@link kDirectStream}) writes into a transport's sink, which encodes each
+ * shared event once per wire format and writes the same bytes to every
+ * stream (REST SSE/NDJSON, and Connect, gRPC and gRPC-Web in their common
+ * form); the generator serves what connect-es handles itself (timeouts,
+ * compressed requests), one message at a time.
  */
-export function createWatchEvents(hub: EventHub, log: EventLog, opts: WatchEventsOptions) {
-  return async function* watchEvents(req: WatchEventsRequest, ctx: HandlerContext): AsyncGenerator<WatchEventsResponse> {
+export function createWatchEvents(hub: EventHub, log: EventLog, limits: StreamLimits, opts: WatchEventsOptions): WatchEventsImplementation {
+  /** Validates and takes a stream slot; throws the call's error. */
+  const prepare = async (req: WatchEventsRequest, ctx: HandlerContext) => {
     const principal = principalOf(ctx);
-    const filter = parseFilter(req, principal.organizationId);
-    const after = parseAfter(req.after);
-    if (after !== undefined && after > 0n) {
-      const pruned = await log.prunedThrough();
-      if (after < pruned) {
-        throw apiError("conflict", `events up to ${pruned} were removed by retention; resume without "after" or from a later id`, {
-          metadata: { pruned_through: pruned.toString() },
-        });
-      }
-    }
-    let { subscription, from } = hub.subscribe(filter, opts.bufferSize);
-    let last = after ?? from;
-    // The subscription knows whether a write to the client is pending: one
-    // pending for long when the buffer overflows means a stalled client,
-    // not a burst.
-    const send = async function* (msg: WatchEventsResponse) {
-      subscription.writePendingSince = Date.now();
-      yield msg;
-      subscription.writePendingSince = 0;
+    const start = await parseStart(req, principal.organizationId, log);
+    const release = limits.acquire(principal);
+    return { start, release };
+  };
+
+  const direct: StreamImplementation = async (req, ctx, sink) => {
+    const { start, release } = await prepare(req as WatchEventsRequest, ctx);
+    const done = runEventStream(hub, log, opts, start, sink as MessageSink<WatchEventsResponse>, ctx.signal);
+    void done.then(release, release);
+    return { done };
+  };
+
+  async function* watchEvents(req: WatchEventsRequest, ctx: HandlerContext): AsyncGenerator<WatchEventsResponse> {
+    const { start, release } = await prepare(req, ctx);
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    const queue: WatchEventsResponse[] = [];
+    let drained: (() => void) | undefined;
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: unknown;
+    const sink: MessageSink<WatchEventsResponse> = {
+      send(m) {
+        queue.push(m.message());
+        wake?.();
+        return queue.length < protocolPathQueue;
+      },
+      buffered: () => queue.length,
+      onDrain(cb) {
+        drained = cb;
+      },
+      cork() {},
+      uncork() {},
     };
-    // Replays matching events with cursor < id <= upTo from the log.
-    const replay = async function* (cursor: bigint, upTo: bigint, since?: Date) {
-      for (;;) {
-        const batch = await log.read({
-          after: cursor,
-          upTo,
-          organizationId: filter.organizationId,
-          sessionIds: [...filter.sessionIds],
-          types: [...filter.types],
-          since,
-          limit: replayBatch,
-        });
-        for (const e of batch) {
-          yield* send(eventResponse(e));
-          cursor = e.id;
-        }
-        if (batch.length < replayBatch) return;
-      }
-    };
+    runEventStream(hub, log, opts, start, sink, ac.signal).then(
+      () => {
+        finished = true;
+        wake?.();
+      },
+      (err: unknown) => {
+        failure = err;
+        finished = true;
+        wake?.();
+      },
+    );
     try {
-      yield* send(heartbeat());
-      const since = after === undefined && req.since !== undefined ? new Date(Number(req.since)) : undefined;
-      if (after !== undefined || since !== undefined) {
-        yield* replay(after ?? 0n, from, since);
-        if (from > last) last = from;
-      }
       for (;;) {
-        const next = await subscription.next(opts.heartbeatMs, ctx.signal);
-        switch (next.kind) {
-          case "event":
-            if (next.event.id <= last) continue;
-            last = next.event.id;
-            yield* send(eventResponse(next.event));
-            continue;
-          case "idle":
-            yield* send(heartbeat());
-            continue;
-          case "overflow": {
-            if (subscription.blockedAtOverflowMs >= opts.stallMs) {
-              throw apiError("unavailable", `the client stopped reading and fell behind; resume with after=${last}`, {
-                metadata: { resume_after: last.toString() },
-              });
-            }
-            // A burst, not a stalled client: catch up from the log and re-attach.
-            subscription.close();
-            ({ subscription, from } = hub.subscribe(filter, opts.bufferSize));
-            yield* replay(last, from);
-            if (from > last) last = from;
-            continue;
+        const m = queue.shift();
+        if (m) {
+          yield m;
+          if (queue.length === 0 && drained) {
+            const cb = drained;
+            drained = undefined;
+            cb();
           }
-          case "closed":
-          case "aborted":
-            return;
+          continue;
         }
+        if (finished) {
+          if (failure !== undefined) throw failure;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
       }
     } finally {
-      subscription.close();
+      ctx.signal.removeEventListener("abort", onAbort);
+      ac.abort();
+      release();
     }
-  };
+  }
+  return Object.assign(watchEvents, { [kDirectStream]: direct });
 }
 
-function eventResponse(e: StoredEvent): WatchEventsResponse {
-  return create(WatchEventsResponseSchema, { payload: { case: "event", value: toEventMessage(e) } });
-}
-
-function heartbeat(): WatchEventsResponse {
-  return create(WatchEventsResponseSchema, { payload: { case: "heartbeat", value: { serverTime: BigInt(Date.now()) } } });
+/** Reads a WatchEvents request: filter, resume point; `conflict` when the resume point was pruned. */
+export async function parseStart(req: WatchEventsRequest, organizationId: string, log: EventLog): Promise<EventStreamStart> {
+  const filter = parseFilter(req, organizationId);
+  const after = parseAfter(req.after);
+  if (after !== undefined && after > 0n) {
+    const pruned = await log.prunedThrough();
+    if (after < pruned) {
+      throw apiError("conflict", `events up to ${pruned} were removed by retention; resume without "after" or from a later id`, {
+        metadata: { pruned_through: pruned.toString() },
+      });
+    }
+  }
+  const since = after === undefined && req.since !== undefined ? new Date(Number(req.since)) : undefined;
+  return { filter, after, since };
 }
 
 function parseFilter(req: WatchEventsRequest, organizationId: string): EventFilter {

@@ -10,6 +10,7 @@ import { clientAddressHeader, clientKey } from "../server/client-address.js";
 import { clientOrigin, type TrustedProxies } from "../server/trusted-proxies.js";
 import { createConnectUnaryFastPath, type UnaryFastPathOptions } from "../server/connect-unary-fast-path.js";
 import { createGrpcUnaryFastPath } from "../server/grpc-unary-fast-path.js";
+import { createStreamFastPath } from "../server/stream-fast-path.js";
 import { createCors } from "./cors.js";
 import { directRouter } from "./direct-router.js";
 import { type MediaRenderer, qrCodePngRenderer } from "./media-renderer.js";
@@ -68,6 +69,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   const rest = createRestHandler({
     handlers: router.handlers,
     direct: recorded.direct,
+    streams: recorded.streams,
     maxBodyBytes,
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
     ...(options.bodyIdleMs !== undefined && { bodyIdleMs: options.bodyIdleMs }),
@@ -88,6 +90,14 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   };
   const fastConnect = createConnectUnaryFastPath(fastOptions);
   const fastGrpc = createGrpcUnaryFastPath(fastOptions);
+  // Server streams with a direct form (WatchEvents) write shared bytes to every stream, in their common form.
+  const fastStream = createStreamFastPath({
+    streams: recorded.streams,
+    readMaxBytes,
+    jsonOptions: options.jsonOptions,
+    contextValues: options.contextValues,
+    onError: (err) => options.log?.error("rpc stream fast path failed", { err }),
+  });
 
   const handler = (req: Req, res: Res) => {
     if (cors(req, res)) return;
@@ -98,7 +108,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     const q = url.indexOf("?");
     const uHandler = paths.get(q < 0 ? url : url.slice(0, q));
     if (!uHandler) return rest(req, res);
-    if (fastConnect(req, res, uHandler.method) || fastGrpc(req, res, uHandler.method)) return;
+    if (fastConnect(req, res, uHandler.method) || fastGrpc(req, res, uHandler.method) || fastStream(req, res, uHandler.method)) return;
     const uReq = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
     uHandler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))

@@ -5,7 +5,9 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { validationError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
 import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
+import type { DirectStream } from "./direct-stream.js";
 import type { DirectResult, DirectUnary } from "./direct-unary.js";
+import { type MessageSink, type OutgoingMessage, sharedEncoding, sinkSoftLimitBytes } from "../server/message-sink.js";
 import { type HttpBinding, readHttpBindings } from "./http-rule.js";
 import { invokeServerStream, invokeUnary, rpcRequestHeader, type UnaryResult } from "./invoke.js";
 import { FieldError } from "./json-read.js";
@@ -25,6 +27,8 @@ export interface RestHandlerOptions {
   handlers: readonly UniversalHandler[];
   /** Unary methods callable in-process through the router's interceptors; others go through their handler. */
   direct?: ReadonlyMap<DescMethod, DirectUnary>;
+  /** Server streams with a direct form: served from their sink (shared bytes), not through their handler. */
+  streams?: ReadonlyMap<DescMethod, DirectStream>;
   /** Largest request body accepted; larger ones get 413. */
   maxBodyBytes: number;
   /** Interval of SSE heartbeat comments. */
@@ -49,6 +53,8 @@ interface Route {
   direct: DirectUnary | undefined;
   streaming: boolean;
   mapper: StreamItemMapper | undefined;
+  /** A server stream's direct form, with each shared message's SSE and NDJSON bytes built once. */
+  directStream: { call: DirectStream; sse: (m: OutgoingMessage) => Buffer | undefined; ndjson: (m: OutgoingMessage) => Buffer | undefined } | undefined;
   renderers: MediaRenderer[];
 }
 
@@ -71,7 +77,10 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     const name = `${b.method.parent.typeName}/${b.method.name}`;
     const renderers = (opts.renderers ?? []).filter((r) => r.method === name);
     const direct = streaming ? undefined : opts.direct?.get(b.method);
-    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, direct, streaming, mapper: streaming ? streamItemMapper(b) : undefined, renderers });
+    const mapper = streaming ? streamItemMapper(b) : undefined;
+    const call = streaming ? opts.streams?.get(b.method) : undefined;
+    const directStream = call && mapper ? { call, ...restStreamEncodings(mapper) } : undefined;
+    routes.set(b, { binding: b, handler: byMethod.get(b.method)!, direct, streaming, mapper, directStream, renderers });
   }
   const waitMs = opts.streamHeadersWaitMs ?? 500;
 
@@ -126,6 +135,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
     };
     res.once("close", onClose);
     const header = rpcRequestHeader(req.headers, route.streaming ? "application/connect+proto" : "application/proto");
+    if (route.directStream) return serveDirectStream(req, res, route.directStream, input, header, ac, opts.heartbeatMs);
     if (route.streaming && route.binding.httpBody) return serveRawStream(res, route, input, header, ac);
     if (route.streaming) return serveStream(req, res, route, input, header, ac, opts.heartbeatMs, waitMs);
 
@@ -229,6 +239,96 @@ function applyLastEventId(binding: HttpBinding, input: Message, header: string |
 
 function acceptsSse(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes("text/event-stream");
+}
+
+/** SSE and NDJSON bytes of a stream message (undefined: nothing to write, e.g. an NDJSON heartbeat), each shared one built once. */
+function restStreamEncodings(mapper: StreamItemMapper) {
+  return {
+    sse: sharedEncoding((m: Message) => {
+      const out = mapper(m);
+      if (out.kind === "heartbeat") return Buffer.from(": heartbeat\n\n");
+      return Buffer.from(`${out.id !== undefined ? `id: ${out.id}\n` : ""}data: ${out.json}\n\n`);
+    }),
+    ndjson: sharedEncoding((m: Message) => {
+      const out = mapper(m);
+      if (out.kind === "heartbeat") return undefined;
+      return Buffer.from(`{"result":${out.json}}\n`);
+    }),
+  };
+}
+
+/**
+ * Serves a server stream that has a direct form: its implementation writes
+ * into a sink that turns each message into SSE or NDJSON bytes (built once
+ * per shared message, written to every stream). An error before the first
+ * message is the REST error envelope with its status; one after it is a
+ * last `event: error` (SSE) or line (NDJSON).
+ */
+async function serveDirectStream(req: Req, res: Res, stream: NonNullable<Route["directStream"]>, input: Message, header: Headers, ac: AbortController, heartbeatMs: number): Promise<void> {
+  const sse = acceptsSse(req.headers.accept);
+  const encode = sse ? stream.sse : stream.ndjson;
+  // On HTTP/2 a reset stream reports itself finished before "close": abort on any close.
+  const onClose = () => ac.abort();
+  res.once("close", onClose);
+  const r = res as ServerResponse;
+  let begun = false;
+  let timer: NodeJS.Timeout | undefined;
+  const begin = () => {
+    if (begun) return;
+    begun = true;
+    if (res.headersSent || res.destroyed) return;
+    r.writeHead(200, {
+      "content-type": sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
+    if (sse) r.write(": stream open\n\n");
+    r.flushHeaders?.();
+    if (sse) {
+      timer = setInterval(() => {
+        if (!res.destroyed && !res.writableEnded && !r.writableNeedDrain) r.write(": heartbeat\n\n");
+      }, heartbeatMs);
+      timer.unref();
+    }
+  };
+  const h2 = (res as Http2ServerResponse).stream as { cork(): void; uncork(): void; writableLength: number } | undefined;
+  const pending = () => (h2 ? h2.writableLength : r.writableLength);
+  const sink: MessageSink = {
+    send(m) {
+      begin();
+      if (res.destroyed || res.writableEnded) return true;
+      const bytes = encode(m);
+      return bytes === undefined || r.write(bytes) || pending() < sinkSoftLimitBytes;
+    },
+    buffered: pending,
+    onDrain(cb) {
+      const done = () => {
+        res.off("drain", done);
+        res.off("close", done);
+        cb();
+      };
+      res.on("drain", done);
+      res.on("close", done);
+    },
+    cork: () => (h2 ? h2.cork() : r.cork()),
+    uncork: () => (h2 ? h2.uncork() : r.uncork()),
+  };
+  try {
+    const result = await stream.call(input, header, ac.signal, sink);
+    const error = result.ok ? await result.done : result.error;
+    if (error && !begun) return sendError(res, restErrorOf(error));
+    begin();
+    if (res.destroyed || res.writableEnded) return;
+    if (error) {
+      const e = restErrorOf(error);
+      r.write(sse ? `event: error\ndata: ${e.body}\n\n` : `${e.body}\n`);
+    }
+    res.end();
+  } finally {
+    res.off("close", onClose);
+    clearInterval(timer);
+    ac.abort();
+  }
 }
 
 async function serveStream(req: Req, res: Res, route: Route, input: Message, header: Headers, ac: AbortController, heartbeatMs: number, waitMs: number): Promise<void> {

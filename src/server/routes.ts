@@ -17,6 +17,7 @@ import type { Database } from "../db/schema.js";
 import type { SessionRepository } from "../sessions/session-repository.js";
 import type { EventHub } from "../events/event-hub.js";
 import type { EventLog } from "../events/event-log.js";
+import { createStreamLimits } from "../events/stream-limits.js";
 import { createWatchEvents } from "../events/watch-events.js";
 import { createLifecycleService } from "../sessions/lifecycle-service.js";
 import { createSessionService } from "../sessions/session-service.js";
@@ -44,11 +45,12 @@ export interface RouteDeps {
 export function routes(deps: RouteDeps) {
   const startedAt = new Date();
   return (router: ConnectRouter) => {
-    const { subscriberBuffer, heartbeatMs, stallMs } = deps.config.events;
+    const { subscriberBuffer, heartbeatMs, stallMs, maxStreamsPerOrg, maxStreamsPerCredential } = deps.config.events;
+    const limits = createStreamLimits({ perOrganization: maxStreamsPerOrg, perCredential: maxStreamsPerCredential });
     router.service(SessionService, {
       ...createSessionService({ sessions: deps.sessions, defaults: deps.config.sessionDefaults, engine: deps.engine, holders: deps.holders }),
       ...createLifecycleService(deps.sessions, deps.engine, deps.holders),
-      watchEvents: createWatchEvents(deps.events.hub, deps.events.log, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
+      watchEvents: createWatchEvents(deps.events.hub, deps.events.log, limits, { bufferSize: subscriberBuffer, heartbeatMs, stallMs }),
     });
     router.service(
       MessageService,
