@@ -124,6 +124,8 @@ export interface SimContact {
   readonly jid: string;
   /** `lidUser@lid`. */
   readonly lid: string;
+  /** LID user digits. */
+  readonly lidUser: string;
   /** Push name (sent as `notify`). */
   readonly name: string;
   /**

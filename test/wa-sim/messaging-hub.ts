@@ -1,4 +1,4 @@
-import { getBinaryNodeChild, getBinaryNodeChildren, proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { getBinaryNodeChild, getBinaryNodeChildBuffer, getBinaryNodeChildren, proto, type BinaryNode } from '@whiskeysockets/baileys';
 import type { DeviceRegistry, PairedDevice, PhoneAccount } from './device-registry.js';
 import { iqSignature } from './iq-responder.js';
 import { answerKeyFetch } from './key-fetch-answer.js';
@@ -27,6 +27,27 @@ export interface MessagingHost {
 }
 
 
+/** The pre-key bundle a retry receipt carries in `<keys>` (from count 2), with `<registration>`. */
+function parseRetryKeys(receipt: BinaryNode): WireBundle | undefined {
+  const keys = getBinaryNodeChild(receipt, 'keys');
+  const reg = getBinaryNodeChildBuffer(receipt, 'registration');
+  const identity = getBinaryNodeChildBuffer(keys, 'identity');
+  const skey = getBinaryNodeChild(keys, 'skey');
+  if (!keys || !reg || !identity || !skey) return undefined;
+  const num = (b: Uint8Array | undefined): number => (b ? Buffer.from(b).readUIntBE(0, b.length) : 0);
+  const pk = getBinaryNodeChild(keys, 'key');
+  return {
+    registrationId: num(reg),
+    identity: Buffer.from(identity),
+    signedPreKey: {
+      id: num(getBinaryNodeChildBuffer(skey, 'id')),
+      publicKey: Buffer.from(getBinaryNodeChildBuffer(skey, 'value') ?? []),
+      signature: Buffer.from(getBinaryNodeChildBuffer(skey, 'signature') ?? []),
+    },
+    ...(pk ? { preKey: { id: num(getBinaryNodeChildBuffer(pk, 'id')), publicKey: Buffer.from(getBinaryNodeChildBuffer(pk, 'value') ?? []) } } : {}),
+  };
+}
+
 /** Below this many one-time pre-keys the server asks the companion for more (Baileys' MIN_PREKEY_COUNT). */
 const MIN_PREKEYS = 5;
 
@@ -51,6 +72,8 @@ export class MessagingHub implements ContactNetwork {
   private readonly acks = new RecordedList<ClientAck>();
   private readonly failures: string[] = [];
   private readonly lowNotified = new Map<string, number>();
+  /** Messages written to a device and not yet receipted (or acked) by it, per device key. */
+  private readonly inflight = new Map<string, Map<string, BinaryNode>>();
   private seq = 0;
   private chain: Promise<void> = Promise.resolve();
 
@@ -126,13 +149,40 @@ export class MessagingHub implements ContactNetwork {
     return { live, queued };
   }
 
+  /**
+   * A companion connection closed: messages it never receipted go back to the front of the device's
+   * offline queue (as the real server keeps them until the device acknowledges), unless another
+   * ready connection of the device is still there.
+   */
+  connectionClosed(conn: SimConnection): void {
+    const key = conn.deviceKey;
+    const pending = key ? this.inflight.get(key) : undefined;
+    if (!key || !pending?.size || this.host.readyConnections(key).length) return;
+    this.inflight.delete(key);
+    this.offlineQueues.set(key, [...pending.values(), ...(this.offlineQueues.get(key) ?? [])]);
+    this.host.log(`device ${key}: ${pending.size} unreceipted message(s) queued for redelivery`);
+  }
+
+  /** The device receipted/acked these ids: they are no longer the server's to redeliver. */
+  private delivered(deviceKey: string, ids: readonly string[]): void {
+    const pending = this.inflight.get(deviceKey);
+    for (const id of ids) pending?.delete(id);
+    const q = this.offlineQueues.get(deviceKey);
+    if (q) this.offlineQueues.set(deviceKey, q.filter(n => n.tag !== 'message' || !ids.includes(n.attrs.id ?? '')));
+  }
+
   /** Sends the stanzas queued for this connection's device (marked `offline`); returns how many. */
   flushOffline(conn: SimConnection): number {
     const key = conn.deviceKey;
     const q = key ? this.offlineQueues.get(key) : undefined;
     if (!key || !q) return 0;
     this.offlineQueues.delete(key);
-    for (const node of q) conn.send({ ...node, attrs: { ...node.attrs, offline: '1' } });
+    const pending = this.inflight.get(key) ?? new Map<string, BinaryNode>();
+    for (const node of q) {
+      conn.send({ ...node, attrs: { ...node.attrs, offline: '1' } });
+      if (node.tag === 'message' && node.attrs.id) pending.set(node.attrs.id, node);
+    }
+    this.inflight.set(key, pending);
     return q.length;
   }
 
@@ -216,8 +266,13 @@ export class MessagingHub implements ContactNetwork {
         const to = node.attrs.to ?? '';
         const ids = [node.attrs.id ?? '', ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map(i => i.attrs.id ?? '')];
         const receipt = { ...stamp, ids, type: node.attrs.type ?? '', from, to };
+        this.delivered(key, ids);
         const target = this.findContact(parseJid(to).user);
-        if (target) return target.recordReceipt(receipt);
+        if (target) {
+          target.recordReceipt(receipt);
+          if (receipt.type === 'retry') await this.resendAfterRetry(target, key, node);
+          return;
+        }
         const account = this.host.registry.findAccount(parseJid(to).user);
         if (!account) return;
         if (account.phoneNumber === phone) return this.ownPhone(phone).recordReceipt(receipt);
@@ -245,6 +300,7 @@ export class MessagingHub implements ContactNetwork {
       }
       case 'ack': {
         const a = node.attrs;
+        if (a.class === 'message' && a.id) this.delivered(key, [a.id]);
         const ack: ClientAck = { ...stamp, id: a.id ?? '', class: a.class ?? '', device: key, to: a.to ?? '' };
         this.acks.push({ ...ack, ...(a.type ? { type: a.type } : {}), ...(a.error ? { error: a.error } : {}) });
         return;
@@ -315,6 +371,20 @@ export class MessagingHub implements ContactNetwork {
   }
 
   /**
+   * A companion could not decrypt a contact's message and sent `<receipt type='retry'>`: the contact
+   * re-encrypts it for that device (a new session from the receipt's `<keys>` when present) and sends
+   * it again with the same id and `<enc count=N>`.
+   */
+  private async resendAfterRetry(contact: Contact, deviceKey: string, receipt: BinaryNode): Promise<void> {
+    const device = this.host.registry.find(deviceKey);
+    const retry = getBinaryNodeChild(receipt, 'retry');
+    if (!device || !retry) return;
+    const bundle = parseRetryKeys(receipt);
+    const node = await contact.reencrypt(receipt.attrs.id ?? '', device, Number(retry.attrs.count ?? 1), bundle);
+    if (node) this.toDevice(device, node, true);
+  }
+
+  /**
    * Hands `<enc>`s addressed to real companions on: `<message from=sender:dev id t type [recipient]>`, live
    * or queued for the device's next login. A sibling of the sender gets `recipient=chat` (Baileys: fromMe).
    */
@@ -337,6 +407,12 @@ export class MessagingHub implements ContactNetwork {
     const conns = this.host.readyConnections(device.key);
     if (conns.length) {
       for (const c of conns) c.send(node);
+      // a message stays the server's until the device receipts it: redelivered after a lost connection
+      if (node.tag === 'message' && node.attrs.id) {
+        const pending = this.inflight.get(device.key) ?? new Map<string, BinaryNode>();
+        pending.set(node.attrs.id, node);
+        this.inflight.set(device.key, pending);
+      }
       return 'live';
     }
     if (!queueIfOffline) return 'dropped';

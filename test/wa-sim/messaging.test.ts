@@ -284,4 +284,47 @@ describe('wa-sim messaging with the real Baileys client', () => {
     expect(sim.messagingErrors()).toHaveLength(errorsBefore);
     expect(sim.protocolErrors()).toEqual([]);
   });
+
+  it('Baileys lost its session: it sends a retry receipt, the contact re-encrypts (new session from <keys>) and it arrives once', async () => {
+    const kate = sim.contact('15550001717', { lidUser: '271717171717171' });
+    const hello = await kate.sendText(a.phone, 'first');
+    await upserted(a, m => m.key.id === hello.id);
+    const out = await a.client.sock.sendMessage(kate.jid, { text: 'answer' });
+    await kate.waitForMessage(m => m.id === out!.key.id);
+    // wipe Baileys' session with the contact (both address forms)
+    await a.auth.keys.set({ session: { [`${kate.lidUser}_1.0`]: null, [`${kate.phone}.0`]: null } });
+    const lost = await kate.sendText(a.phone, 'after the loss');
+    const { msg } = await upserted(a, m => m.key.id === lost.id && m.message?.conversation === 'after the loss');
+    expect(msg.key.remoteJid).toBe(kate.jid);
+    expect(kate.receipts().some(r => r.type === 'retry' && r.ids.includes(lost.id))).toBe(true);
+    expect(a.upserts.flatMap(u => u.messages).filter(m => m.key.id === lost.id && m.message?.conversation).length).toBe(1);
+  });
+
+  it('a message written just before the connection drops is redelivered on the next login; never upserted twice', async () => {
+    const leo = sim.contact('15550001818');
+    const c = await link(sim, '15550003030');
+    const warm = await leo.sendText(c.phone, 'warm');
+    await upserted(c, m => m.key.id === warm.id);
+    const sent = await leo.sendText(c.phone, 'lost in flight?');
+    sim.dropConnection(`${c.phone}:1`);
+    await c.client.closed;
+    const again = connectClient(sim, c.auth);
+    const upserts: BaileysEventMap['messages.upsert'][] = [];
+    again.sock.ev.on('messages.upsert', x => upserts.push(x));
+    linked.push({ ...c, client: again });
+    await again.ready;
+    const seen = () => [...c.upserts, ...upserts].flatMap(x => x.messages).filter(m => m.key.id === sent.id && m.message?.conversation === 'lost in flight?');
+    // Unreceipted, so the server still holds it and redelivers it (offline) after the login. If the first
+    // connection had already decrypted it (its receipt died with the socket), Baileys cannot decrypt the
+    // copy ('Key used already') and nacks it with 487 — Baileys' own behaviour; otherwise it upserts it now.
+    const nacked = () => sim.clientAcks().some(k => k.id === sent.id && k.error === '487');
+    await vi.waitFor(() => expect(seen().length === 1 || nacked()).toBe(true));
+    await new Promise(r => setTimeout(r, 300));
+    expect(seen().length).toBeLessThanOrEqual(1);
+    // either way the server is done with it: a later login gets nothing more
+    const third = [...upserts];
+    const warm2 = await leo.sendText(c.phone, 'after');
+    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === warm2.id)).toBe(true));
+    expect(upserts.flatMap(x => x.messages).filter(m => m.key.id === sent.id).length).toBe(third.flatMap(x => x.messages).filter(m => m.key.id === sent.id).length);
+  });
 });

@@ -3,7 +3,7 @@ import { encryptForCompanion } from './companion-cipher.js';
 import type { PairedDevice, PhoneAccount } from './device-registry.js';
 import type { MediaHost } from './media-host.js';
 import type { MediaKind } from './media-crypto.js';
-import { encMediaTypeOf, inboundChatstate, inboundMessage, inboundReceipt, newMessageId, stanzaTypeOf } from './message-stanzas.js';
+import { encMediaTypeOf, inboundChatstate, inboundMessage, inboundReceipt, newMessageId, stanzaTypeOf, type InboundEnvelope } from './message-stanzas.js';
 import { padMessage } from './message-padding.js';
 import type {
   AccountReceipt,
@@ -20,7 +20,7 @@ import type {
 } from './messaging-api.js';
 import { RecordedList } from './recorded-list.js';
 import { lidJid, pnJid } from './sim-jid.js';
-import { SignalPeer } from './signal-peer.js';
+import { SignalPeer, type WireBundle } from './signal-peer.js';
 
 const DEFAULT_WAIT_MS = 5_000;
 
@@ -70,6 +70,8 @@ export class Contact implements SimContact {
   private readonly chatstateList = new RecordedList<ChatstateRecord>();
   private failure: { code: number; remaining: number; delayMs: number } | undefined;
   private sendChain: Promise<unknown> = Promise.resolve();
+  /** What this contact sent, by id, so a retry receipt can be answered. */
+  private readonly sent = new Map<string, { account: PhoneAccount; env: InboundEnvelope; message: proto.IMessage; mediaType: string | undefined }>();
 
   constructor(
     readonly phone: string,
@@ -102,6 +104,7 @@ export class Contact implements SimContact {
         : {};
     const env = { id, from: lid ? this.lid : this.jid, t, type: stanzaTypeOf(message), notify: options.pushName ?? this.name, offline: options.offline, extra };
     const mediaType = encMediaTypeOf(message);
+    this.sent.set(id, { account, env, message, mediaType });
     const { live, queued } = await this.net.deliver(
       account,
       async device => {
@@ -241,6 +244,24 @@ export class Contact implements SimContact {
       ...this.chatstateList.all().map(c => ({ kind: 'chatstate' as const, ...c })),
     ];
     return all.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Called by the router on a companion's retry receipt for message `id`: re-encrypts it for that device
+   * (starting a new session from `bundle` when the receipt carried keys) as `<message … ><enc count=N>`.
+   * Undefined when this contact never sent `id`.
+   */
+  async reencrypt(id: string, device: PairedDevice, count: number, bundle: WireBundle | undefined): Promise<BinaryNode | undefined> {
+    const sent = this.sent.get(id);
+    if (!sent) return undefined;
+    const { account } = sent;
+    if (bundle) await this.peer.startSession(account.phoneNumber, device.deviceId, bundle);
+    const enc = await encryptForCompanion(this.peer, account, device, padMessage(proto.Message.encode(sent.message).finish()));
+    if (!enc) return undefined;
+    const node = inboundMessage({ ...sent.env, offline: false }, { ...enc, mediaType: sent.mediaType });
+    const encNode = (node.content as BinaryNode[])[0]!;
+    encNode.attrs.count = String(count);
+    return node;
   }
 
   reinstall(): void {

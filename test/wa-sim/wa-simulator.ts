@@ -119,6 +119,7 @@ class Simulator implements WaSimulator, ConnectionHandler {
 
   onClosed(conn: SimConnection): void {
     this.conns.delete(conn);
+    if (conn.state.get('counted')) this.hub.connectionClosed(conn);
     if (conn.state.get('counted') && conn.deviceKey) this.registry.loginClosed(conn.deviceKey);
     this.refs.forget(conn);
     this.linkCodes.forget(conn);
