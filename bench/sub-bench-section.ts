@@ -10,6 +10,7 @@ const benches = [
   { file: "benchmarks/events.md", title: "Event stream: delivery latency and append rate", command: "npm run bench:events" },
   { file: "benchmarks/failover.md", title: "Scale-out: failover and lease traffic", command: "npm run bench:failover" },
   { file: "benchmarks/webhooks.md", title: "Webhooks: deliveries per second and event-to-2xx latency", command: "npm run bench:webhooks" },
+  { file: "benchmarks/messages.md", title: "Messages: outbound rate and inbound latency", command: "npm run bench:messages" },
 ];
 
 /**
@@ -17,7 +18,7 @@ const benches = [
  * each one's first table and measurement line, copied from its own file.
  */
 export function subBenchSection(): string[] {
-  const lines = [start, "## Engine, event stream, scale-out and webhooks", ""];
+  const lines = [start, "## Engine, event stream, scale-out, webhooks and messages", ""];
   for (const b of benches) {
     const path = new URL(b.file, docs);
     lines.push(`### ${b.title}`, "");

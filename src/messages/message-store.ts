@@ -65,6 +65,10 @@ export interface MessageStore {
   withPending(sessionIds: readonly string[]): Promise<string[]>;
   /** Applies a status change (fenced); undefined when skipped. */
   transition(sessionId: string, id: string, change: StatusChange, fence: MessageFence): Promise<MessageRow | undefined>;
+  /** Applies one status change to several messages in one transaction (fenced); returns the rows changed, in `ids` order. */
+  transitionMany(sessionId: string, ids: readonly string[], change: StatusChange, fence: MessageFence): Promise<MessageRow[]>;
+  /** Marks messages written to the socket `sent` in one transaction (fenced; only those still `sending`). */
+  markSent(sessionId: string, sent: readonly { id: string; waMessage: string | null; at: Date }[], fence: MessageFence): Promise<number>;
   /** A receipt: moves the message forward only (fenced); undefined when unknown or not forward. */
   receipt(sessionId: string, waMessageId: string, status: "delivered" | "read" | "played", at: Date, fence: MessageFence): Promise<MessageRow | undefined>;
   /**
@@ -73,6 +77,11 @@ export interface MessageStore {
    * was stored before.
    */
   storeReceived(row: NewMessageRow, events: (row: MessageRow) => MessageEvent[], fence: MessageFence): Promise<MessageRow | undefined>;
+  /**
+   * Stores several received messages in one transaction (fenced), each once
+   * per session and WhatsApp id, with its events; returns the rows stored.
+   */
+  storeReceivedMany(items: readonly { row: NewMessageRow; events: (row: MessageRow) => MessageEvent[] }[], fence: MessageFence): Promise<MessageRow[]>;
   /** Appends events about the session's messages (fenced). */
   emit(organizationId: string, sessionId: string, events: MessageEvent[], fence: MessageFence): Promise<void>;
   /** Fails every queued or sending message of the session with `reason` (fenced); returns how many. */
@@ -212,6 +221,46 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
       });
     },
 
+    transitionMany(sessionId, ids, change, fence) {
+      if (ids.length === 0) return Promise.resolve([]);
+      return log.transact(async (tx) => {
+        await fence(tx);
+        const before = await tx.selectFrom("messages").select(["id", "status"]).where("session_id", "=", sessionId).where("id", "in", [...ids]).forUpdate().execute();
+        const allowed = before.filter((b) => !change.from || change.from.includes(b.status));
+        if (allowed.length === 0) return { result: [], events: [] };
+        const rows = await tx
+          .updateTable("messages")
+          .set({ ...change.patch, status: change.to, status_reason: change.reason ?? null, updated_at: new Date() })
+          .where("id", "in", allowed.map((b) => b.id))
+          .returningAll()
+          .execute();
+        const order = new Map(ids.map((id, i) => [id, i]));
+        rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+        const previous = new Map(allowed.map((b) => [b.id, b.status]));
+        return { result: rows, events: rows.filter((r) => previous.get(r.id) !== r.status).map((r) => statusEvent(r, previous.get(r.id)!, change.eventData)) };
+      });
+    },
+
+    markSent(sessionId, sent, fence) {
+      if (sent.length === 0) return Promise.resolve(0);
+      return log.transact(async (tx) => {
+        await fence(tx);
+        const events: NewEvent[] = [];
+        for (const s of sent) {
+          const row = await tx
+            .updateTable("messages")
+            .set({ status: "sent", status_reason: null, sent_at: s.at, wa_message: s.waMessage, media_data: null, updated_at: new Date() })
+            .where("session_id", "=", sessionId)
+            .where("id", "=", s.id)
+            .where("status", "=", "sending")
+            .returningAll()
+            .executeTakeFirst();
+          if (row) events.push(statusEvent(row, "sending"));
+        }
+        return { result: events.length, events };
+      });
+    },
+
     receipt(sessionId, waMessageId, status, at, fence) {
       return log.transact(async (tx) => {
         await fence(tx);
@@ -255,6 +304,29 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
           result: inserted,
           events: events(inserted).map((e) => ({ organizationId: inserted.organization_id, sessionId: inserted.session_id, type: e.type, data: e.data })),
         };
+      });
+    },
+
+    storeReceivedMany(items, fence) {
+      if (items.length === 0) return Promise.resolve([]);
+      return log.transact(async (tx) => {
+        await fence(tx);
+        const inserted = await tx
+          .insertInto("messages")
+          .values(items.map((i) => i.row))
+          .onConflict((oc) => oc.columns(["session_id", "wa_message_id"]).doNothing())
+          .returningAll()
+          .execute();
+        const byId = new Map(inserted.map((r) => [r.id, r]));
+        const stored: MessageRow[] = [];
+        const events: NewEvent[] = [];
+        for (const item of items) {
+          const row = byId.get(item.row.id);
+          if (!row) continue;
+          stored.push(row);
+          for (const e of item.events(row)) events.push({ organizationId: row.organization_id, sessionId: row.session_id, type: e.type, data: e.data });
+        }
+        return { result: stored, events };
       });
     },
 

@@ -140,32 +140,51 @@ export class SessionMessaging {
 
   // ---- outbox -------------------------------------------------------------
 
+  /**
+   * Sends the outbox in order. Each batch is marked `sending` in one
+   * transaction before any of it is written to the socket, and the messages
+   * written are marked `sent` a few at a time after their writes (a crash in
+   * between leaves them `sending`: the next holder writes them again with the
+   * same WhatsApp ids).
+   */
   private async drain(): Promise<void> {
     while (this.working) {
       this.again = false;
       const rows = await this.deps.store.pending(this.deps.sessionId, 50);
       if (rows.length === 0) return;
-      for (const row of rows) {
-        if (!this.working) return;
-        if (!(await this.sendOne(row))) return;
+      const now = Date.now();
+      const expired = rows.filter((r) => r.status === "queued" && r.expires_at && r.expires_at.getTime() < now);
+      for (const row of expired) await this.transition(row, { to: "failed", reason: "expired", from: ["queued"], patch: { media_data: null } });
+      const queued = rows.filter((r) => r.status === "queued" && !expired.includes(r));
+      const marked = await this.write(() => this.deps.store.transitionMany(this.deps.sessionId, queued.map((r) => r.id), { to: "sending", from: ["queued"] }, this.deps.fence));
+      const markedIds = new Map(marked.map((r) => [r.id, r]));
+      const batch = rows.filter((r) => r.status === "sending" || markedIds.has(r.id)).map((r) => markedIds.get(r.id) ?? r);
+      const sent: { id: string; waMessage: string | null; at: Date }[] = [];
+      const flush = async () => {
+        const done = sent.splice(0);
+        if (done.length > 0) await this.write(() => this.deps.store.markSent(this.deps.sessionId, done, this.deps.fence));
+      };
+      for (const row of batch) {
+        const outcome = this.working ? await this.sendOne(row) : "stop";
+        if (outcome === "stop") {
+          await flush();
+          return;
+        }
+        if (outcome !== "failed") sent.push(outcome);
+        if (sent.length >= 10) await flush();
       }
+      await flush();
     }
   }
 
-  /** Sends one outbox row; false when the socket went away (the row stays for the next attempt). */
-  private async sendOne(queued: MessageRow): Promise<boolean> {
+  /**
+   * Writes one `sending` row to the socket. Returns what to mark `sent`,
+   * `failed` when it was failed here, or `stop` when the socket went away
+   * (the row stays `sending` for the next attempt).
+   */
+  private async sendOne(row: MessageRow): Promise<{ id: string; waMessage: string | null; at: Date } | "failed" | "stop"> {
     const sock = this.sock;
-    if (!sock || !this.working) return false;
-    let row = queued;
-    if (row.status === "queued") {
-      if (row.expires_at && row.expires_at.getTime() < Date.now()) {
-        await this.transition(row, { to: "failed", reason: "expired", from: ["queued"], patch: { media_data: null } });
-        return true;
-      }
-      const r = await this.transition(row, { to: "sending", from: ["queued"] });
-      if (!r) return true;
-      row = r;
-    }
+    if (!sock || !this.working) return "stop";
     const lookup = (id: string) => this.deps.store.get(row.organization_id, row.session_id, id);
     let content;
     try {
@@ -174,7 +193,7 @@ export class SessionMessaging {
       const reason = err instanceof MediaFetchError ? "media_unavailable" : "invalid_target";
       this.log.warn("message cannot be sent", { messageId: row.id, reason, err: (err as Error).message });
       await this.transition(row, { to: "failed", reason, from: ["sending"], patch: { media_data: null }, eventData: { error: (err as Error).message } });
-      return true;
+      return "failed";
     }
     const quoted = row.reply_to ? await lookup(row.reply_to) : undefined;
     let sent: WAMessage | undefined;
@@ -186,7 +205,7 @@ export class SessionMessaging {
         // Left `sending`: the next attempt (here or on the next holder) uses the same WhatsApp id.
         this.log.info("send interrupted; will retry with the same id", { messageId: row.id, code });
         if (this.working && sock === this.sock) this.retryLater();
-        return false;
+        return "stop";
       }
       this.log.warn("WhatsApp refused the message", { messageId: row.id, code, err: (err as Error).message });
       await this.transition(row, {
@@ -196,14 +215,9 @@ export class SessionMessaging {
         patch: { media_data: null },
         eventData: { errorCode: code ?? null, error: (err as Error).message },
       });
-      return true;
+      return "failed";
     }
-    await this.transition(row, {
-      to: "sent",
-      from: ["sending"],
-      patch: { sent_at: new Date(), media_data: null, wa_message: sent ? JSON.stringify(sent, BufferJSON.replacer) : null },
-    });
-    return true;
+    return { id: row.id, waMessage: sent ? JSON.stringify(sent, BufferJSON.replacer) : null, at: new Date() };
   }
 
   private retryLater(): void {
@@ -246,6 +260,7 @@ export class SessionMessaging {
   }
 
   private async onUpsert(messages: WAMessage[], type: string): Promise<void> {
+    const batch: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>> }[] = [];
     for (const msg of messages) {
       const key = msg.key;
       if (!key?.id || !key.remoteJid) continue;
@@ -258,15 +273,42 @@ export class SessionMessaging {
       if (server !== "s.whatsapp.net" && server !== "lid" && server !== "c.us") continue; // 1:1 chats only
       const normalized = normalizeContent(msg.message);
       if (!normalized) continue;
-      await this.storeReceived(msg, normalized);
+      batch.push({ msg, n: normalized });
     }
+    this.received.push(...batch);
+    // Handled in order on the one chain: what arrives while a write is in flight goes into the next one together.
+    if (batch.length > 0) this.enqueue(() => this.flushReceived());
   }
 
-  private async storeReceived(msg: WAMessage, n: NonNullable<ReturnType<typeof normalizeContent>>): Promise<void> {
-    const { store, sessionId, fence } = this.deps;
+  /** Messages received and not yet stored. */
+  private received: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>> }[] = [];
+
+  private async flushReceived(): Promise<void> {
+    const items = this.received.splice(0);
+    if (items.length === 0) return;
+    const { store, fence } = this.deps;
+    const prepared: { row: NewMessageRow; events: (row: MessageRow) => MessageEvent[] }[] = [];
+    const batchIds = new Map<string, string>();
+    for (const { msg, n } of items) {
+      const p = await this.prepareReceived(msg, n, batchIds);
+      if (p) {
+        prepared.push(p);
+        batchIds.set(p.row.wa_message_id, p.row.id);
+      }
+    }
+    await this.write(() => store.storeReceivedMany(prepared, fence));
+  }
+
+  /** A received message's row and events; undefined for an echo of our own send. */
+  private async prepareReceived(
+    msg: WAMessage,
+    n: NonNullable<ReturnType<typeof normalizeContent>>,
+    batchIds: Map<string, string>,
+  ): Promise<{ row: NewMessageRow; events: (row: MessageRow) => MessageEvent[] } | undefined> {
+    const { store, sessionId } = this.deps;
     const key = msg.key;
     const fromMe = Boolean(key.fromMe);
-    if (fromMe && (await store.byWaId(sessionId, key.id!))) return; // our own send, echoed
+    if (fromMe && (await store.byWaId(sessionId, key.id!))) return undefined; // our own send, echoed
     const organizationId = await this.deps.organizationId();
     const chat = bareJid(key.remoteJid!);
     const primary = contactOfJid(chat);
@@ -274,10 +316,14 @@ export class SessionMessaging {
     const contact = { phone: primary.phone ?? alt.phone, lid: primary.lid ?? alt.lid, pushName: fromMe ? null : (msg.pushName ?? null) };
     const ts = seconds(msg.messageTimestamp);
     const createdAt = ts ? new Date(ts * 1000) : new Date();
-    const [replyTo, target] = await Promise.all([
-      n.quotedWaId ? store.byWaId(sessionId, n.quotedWaId) : undefined,
-      n.reaction || n.revokedWaId ? store.byWaId(sessionId, (n.reaction?.targetWaId ?? n.revokedWaId)!) : undefined,
+    // Our id of a message by WhatsApp id: stored earlier, or earlier in this batch.
+    const ourId = async (wa: string) => batchIds.get(wa) ?? (await store.byWaId(sessionId, wa))?.id;
+    const [replyToId, targetId] = await Promise.all([
+      n.quotedWaId ? ourId(n.quotedWaId) : undefined,
+      n.reaction || n.revokedWaId ? ourId((n.reaction?.targetWaId ?? n.revokedWaId)!) : undefined,
     ]);
+    const replyTo = replyToId ? { id: replyToId } : undefined;
+    const target = targetId ? { id: targetId } : undefined;
     const content = { ...n.content };
     if (n.reaction) content.reaction = { messageId: target?.id ?? null, emoji: n.reaction.emoji };
     if (n.revokedWaId) content.revoke = { messageId: target?.id ?? null };
@@ -315,6 +361,6 @@ export class SessionMessaging {
       if (n.revokedWaId) return [{ type: "message.revoked", data: { messageId: target?.id ?? null, waMessageId: n.revokedWaId, fromMe } }];
       return [{ type: "message.received", data: messageJson(stored) }];
     };
-    await this.write(() => store.storeReceived(row, events, fence));
+    return { row, events };
   }
 }
