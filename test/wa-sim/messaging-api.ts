@@ -165,11 +165,11 @@ export interface SimContact {
   undecryptable(): UndecryptableMessage[];
   /** Messages the server rejected with an ack error (see {@link failSends}). */
   rejected(): DecryptedMessage[];
-  /** First received message (past or future) matching `pred`; default timeout 5 s. */
+  /** First received message (past or future) matching `pred`; default timeout 10 s. */
   waitForMessage(pred?: (m: DecryptedMessage) => boolean, timeoutMs?: number): Promise<DecryptedMessage>;
   /** Receipts the account's devices sent to this contact. */
   receipts(): AccountReceipt[];
-  /** First receipt (past or future) matching `pred`; default timeout 5 s. */
+  /** First receipt (past or future) matching `pred`; default timeout 10 s. */
   waitForReceipt(pred?: (r: AccountReceipt) => boolean, timeoutMs?: number): Promise<AccountReceipt>;
   /** Chatstates the account's devices sent to this contact. */
   chatstates(): ChatstateRecord[];

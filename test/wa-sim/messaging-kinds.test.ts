@@ -11,6 +11,11 @@ import { quietLibsignal } from './quiet-libsignal.js';
 import { startWaSimulator, type WaSimulator } from './wa-simulator.js';
 import type { SimContact } from './messaging-api.js';
 
+/** `vi.waitFor` with room for a loaded two-core machine (the default is 1 s). */
+function eventually<T>(fn: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(fn, { timeout: 10_000, interval: 20 });
+}
+
 const ACCOUNT = '15550101111';
 const VCARD = 'BEGIN:VCARD\nVERSION:3.0\nFN:Jane Roe\nTEL;type=CELL;waid=15550109999:+1 555 010 9999\nEND:VCARD';
 
@@ -25,7 +30,7 @@ describe('wa-sim: every content kind, both ways, with the real Baileys client', 
 
   async function upserted(id: string): Promise<WAMessage> {
     let found: WAMessage | undefined;
-    await vi.waitFor(() => {
+    await eventually(() => {
       found = upserts.flatMap(u => u.messages).find(m => m.key.id === id && !m.key.fromMe);
       expect(found).toBeDefined();
     });
@@ -175,14 +180,14 @@ describe('wa-sim: every content kind, both ways, with the real Baileys client', 
       const own = await client.sock.sendMessage(contact.jid, { text: 'like this' });
       await contact.waitForMessage(m => m.id === own!.key.id);
       await contact.send(ACCOUNT, { reactionMessage: { key: { remoteJid: contact.jid, fromMe: false, id: own!.key.id }, text: '❤️', senderTimestampMs: Date.now() } });
-      await vi.waitFor(() => expect(reactions.some(r => r.key.id === own!.key.id && r.reaction.text === '❤️')).toBe(true));
+      await eventually(() => expect(reactions.some(r => r.key.id === own!.key.id && r.reaction.text === '❤️')).toBe(true));
 
       const gone = await contact.sendText(ACCOUNT, 'oops');
       await upserted(gone.id);
       const revoke = await contact.send(ACCOUNT, { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: `${ACCOUNT}@s.whatsapp.net`, fromMe: true, id: gone.id } } });
       const r = await upserted(revoke.id);
       expect(r.message?.protocolMessage?.key?.id).toBe(gone.id);
-      await vi.waitFor(() => expect(updates.some(u => u.key.id === gone.id && u.update.message === null)).toBe(true));
+      await eventually(() => expect(updates.some(u => u.key.id === gone.id && u.update.message === null)).toBe(true));
       expect(sim.protocolErrors()).toEqual([]);
       expect(sim.messagingErrors()).toEqual([]);
     });

@@ -5,6 +5,11 @@ import { makeMemoryAuthState } from './memory-auth-state.js';
 import { quietLibsignal } from './quiet-libsignal.js';
 import { startWaSimulator, type WaSimulator } from './wa-simulator.js';
 
+/** `vi.waitFor` with room for a loaded two-core machine (the default is 1 s). */
+function eventually<T>(fn: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(fn, { timeout: 10_000, interval: 20 });
+}
+
 /** A linked, open, ready Baileys client plus every message event it emitted. */
 interface Linked {
   client: SimClient;
@@ -39,7 +44,7 @@ async function upserted(l: Linked, pred: (m: WAMessage, type: string) => boolean
       for (const u of l.upserts) for (const m of u.messages) if (!found && pred(m, u.type)) found = { msg: m, type: u.type };
       expect(found).toBeDefined();
     },
-    { timeout: 5_000, interval: 20 },
+    { timeout: 10_000, interval: 20 },
   );
   return found!;
 }
@@ -119,15 +124,15 @@ describe('wa-sim messaging with the real Baileys client', () => {
     await carol.waitForMessage(m => m.id === m2!.key.id);
     const statusOf = (id: string, status: number) => statuses(a, id).includes(status);
     carol.sendReceipt(a.phone, [m1!.key.id!, m2!.key.id!]);
-    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 3) && statusOf(m2!.key.id!, 3)).toBe(true));
+    await eventually(() => expect(statusOf(m1!.key.id!, 3) && statusOf(m2!.key.id!, 3)).toBe(true));
     carol.sendReceipt(a.phone, m1!.key.id!, 'read');
-    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 4)).toBe(true));
+    await eventually(() => expect(statusOf(m1!.key.id!, 4)).toBe(true));
     carol.sendReceipt(a.phone, m1!.key.id!, 'played');
-    await vi.waitFor(() => expect(statusOf(m1!.key.id!, 5)).toBe(true));
+    await eventually(() => expect(statusOf(m1!.key.id!, 5)).toBe(true));
     const update = a.updates.find(u => u.key.id === m1!.key.id && u.update.status === 4)!;
     expect(update.key).toMatchObject({ remoteJid: carol.jid, fromMe: true });
     // Baileys acks each receipt
-    await vi.waitFor(() => expect(sim.clientAcks().filter(k => k.class === 'receipt' && k.id === m1!.key.id).length).toBe(3));
+    await eventually(() => expect(sim.clientAcks().filter(k => k.class === 'receipt' && k.id === m1!.key.id).length).toBe(3));
   });
 
   it('readMessages → a read receipt to the contact; chatstates are recorded in order before the message', async () => {
@@ -151,8 +156,8 @@ describe('wa-sim messaging with the real Baileys client', () => {
     const erin = sim.contact('15550006666');
     erin.failSends(463, { times: 1 });
     const fast = await a.client.sock.sendMessage(erin.jid, { text: 'rejected fast' });
-    await vi.waitFor(() => expect(erin.rejected().map(m => m.id)).toContain(fast!.key.id));
-    await vi.waitFor(() => expect(statuses(a, fast!.key.id!)).toContain(0));
+    await eventually(() => expect(erin.rejected().map(m => m.id)).toContain(fast!.key.id));
+    await eventually(() => expect(statuses(a, fast!.key.id!)).toContain(0));
     const stub = [
       ...a.upserts.flatMap(u => u.messages).filter(m => m.key.id === fast!.key.id && m.status === 0).map(m => m.messageStubParameters),
       ...a.updates.filter(u => u.key.id === fast!.key.id && u.update.status === 0).map(u => u.update.messageStubParameters),
@@ -161,7 +166,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
 
     erin.failSends(463, { times: 1, delayMs: 400 });
     const late = await a.client.sock.sendMessage(erin.jid, { text: 'rejected late' });
-    await vi.waitFor(() => expect(a.updates.some(u => u.key.id === late!.key.id && u.update.status === 0)).toBe(true));
+    await eventually(() => expect(a.updates.some(u => u.key.id === late!.key.id && u.update.status === 0)).toBe(true));
     const u = a.updates.find(x => x.key.id === late!.key.id && x.update.status === 0)!;
     expect(u.update.messageStubParameters?.[0]).toBe('463');
     expect(erin.received()).toEqual([]);
@@ -181,7 +186,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
     again.sock.ev.on('messages.upsert', x => upserts.push(x));
     linked.push({ ...b, client: again });
     await again.opened;
-    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages.map(m => [x.type, m.key.id, m.message?.conversation]))).toContainEqual(['append', sent.id, 'while you were away']));
+    await eventually(() => expect(upserts.flatMap(x => x.messages.map(m => [x.type, m.key.id, m.message?.conversation]))).toContainEqual(['append', sent.id, 'while you were away']));
     const m = upserts.flatMap(x => x.messages).find(x => x.key.id === sent.id)!;
     expect(m.key).toMatchObject({ remoteJid: frank.lid, remoteJidAlt: frank.jid, addressingMode: 'lid' });
     await frank.waitForReceipt(r => r.ids.includes(sent.id));
@@ -190,7 +195,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
     // this account's phone never talked to its companion: the phone starts the session (pkmsg)
     await again.ready;
     const fromPhone = await sim.ownPhone(b.phone).send(frank.jid, { conversation: 'phone first' });
-    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === fromPhone.id && m.key.fromMe && m.message?.conversation === 'phone first')).toBe(true));
+    await eventually(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === fromPhone.id && m.key.fromMe && m.message?.conversation === 'phone first')).toBe(true));
   });
 
   it('the owner sends from the phone itself → Baileys upserts it fromMe in the contact chat', async () => {
@@ -242,15 +247,15 @@ describe('wa-sim messaging with the real Baileys client', () => {
     expect(got.to).toBe(jack.lid);
     expect(got.message.extendedTextMessage?.text).toBe('to your lid');
     jack.sendReceipt(a.phone, sent!.key.id!, 'read');
-    await vi.waitFor(() => expect(statuses(a, sent!.key.id!)).toContain(4));
+    await eventually(() => expect(statuses(a, sent!.key.id!)).toContain(4));
     expect(a.updates.filter(u => u.key.id === sent!.key.id).every(u => u.key.remoteJid === jack.lid)).toBe(true);
 
     const presences: BaileysEventMap['presence.update'][] = [];
     a.client.sock.ev.on('presence.update', p => presences.push(p));
     jack.sendChatstate(a.phone, 'composing');
-    await vi.waitFor(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'composing')).toBe(true));
+    await eventually(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'composing')).toBe(true));
     jack.sendChatstate(a.phone, 'paused');
-    await vi.waitFor(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'available')).toBe(true));
+    await eventually(() => expect(presences.some(p => p.presences[jack.jid]?.lastKnownPresence === 'available')).toBe(true));
   });
 
   it('pre-keys: 812 uploaded at first login, one handed out per new session; running low → notification → Baileys uploads more', async () => {
@@ -261,7 +266,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
     await sim.contact('15550001515').sendText(a.phone, 'uses one pre-key');
     expect(sim.preKeyCount(key)).toBe(before - 1);
     expect(sim.drainPreKeys(key, 2)).toBe(before - 3);
-    await vi.waitFor(() => expect(sim.preKeyCount(key)).toBe(7));
+    await eventually(() => expect(sim.preKeyCount(key)).toBe(7));
     const late = sim.contact('15550001616');
     const sent = await late.sendText(a.phone, 'still works');
     await upserted(a, m => m.key.id === sent.id);
@@ -275,7 +280,7 @@ describe('wa-sim messaging with the real Baileys client', () => {
     expect(type).toBe('notify');
     expect(msg.key).toMatchObject({ remoteJid: `${a.phone}@s.whatsapp.net`, fromMe: false });
     expect(msg.message?.conversation ?? msg.message?.extendedTextMessage?.text).toBe('hello B');
-    await vi.waitFor(() => expect(statuses(a, sent!.key.id!)).toContain(3));
+    await eventually(() => expect(statuses(a, sent!.key.id!)).toContain(3));
 
     const reply = await b.client.sock.sendMessage(`${a.phone}@s.whatsapp.net`, { text: 'hello A' });
     const back = await upserted(a, m => m.key.id === reply!.key.id);
@@ -318,13 +323,13 @@ describe('wa-sim messaging with the real Baileys client', () => {
     // connection had already decrypted it (its receipt died with the socket), Baileys cannot decrypt the
     // copy ('Key used already') and nacks it with 487 — Baileys' own behaviour; otherwise it upserts it now.
     const nacked = () => sim.clientAcks().some(k => k.id === sent.id && k.error === '487');
-    await vi.waitFor(() => expect(seen().length === 1 || nacked()).toBe(true));
+    await eventually(() => expect(seen().length === 1 || nacked()).toBe(true));
     await new Promise(r => setTimeout(r, 300));
     expect(seen().length).toBeLessThanOrEqual(1);
     // either way the server is done with it: a later login gets nothing more
     const third = [...upserts];
     const warm2 = await leo.sendText(c.phone, 'after');
-    await vi.waitFor(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === warm2.id)).toBe(true));
+    await eventually(() => expect(upserts.flatMap(x => x.messages).some(m => m.key.id === warm2.id)).toBe(true));
     expect(upserts.flatMap(x => x.messages).filter(m => m.key.id === sent.id).length).toBe(third.flatMap(x => x.messages).filter(m => m.key.id === sent.id).length);
   });
 });

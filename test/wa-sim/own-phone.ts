@@ -72,7 +72,7 @@ export class OwnPhone implements SimOwnPhone {
     return this.inbox.all();
   }
 
-  waitForMessage(pred: (m: DecryptedMessage) => boolean = () => true, timeoutMs = 5_000): Promise<DecryptedMessage> {
+  waitForMessage(pred: (m: DecryptedMessage) => boolean = () => true, timeoutMs = 10_000): Promise<DecryptedMessage> {
     return this.inbox.waitFor(pred, timeoutMs, `a message to the own phone ${this.phone}`);
   }
 

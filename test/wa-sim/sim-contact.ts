@@ -22,7 +22,7 @@ import { RecordedList } from './recorded-list.js';
 import { lidJid, pnJid } from './sim-jid.js';
 import { SignalPeer, type WireBundle } from './signal-peer.js';
 
-const DEFAULT_WAIT_MS = 5_000;
+const DEFAULT_WAIT_MS = 10_000;
 
 /** What a contact needs from the simulator to reach an account. */
 export interface ContactNetwork {
