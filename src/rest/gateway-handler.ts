@@ -63,7 +63,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
   options.routes(recorded.router);
   // Undecodable protobuf is the caller's fault: validation_error, not connect-es's internal.
   const paths = new Map<string, UniversalHandler>();
-  for (const h of router.handlers) paths.set(h.requestPath, withBinaryInputGuard(h, { readMaxBytes, acceptCompression }));
+  for (const h of router.handlers) paths.set(h.requestPath, withBinaryInputGuard(h, { readMaxBytes, acceptCompression, ...(options.jsonOptions && { jsonOptions: options.jsonOptions }) }));
   const renderers = options.renderers ?? [qrCodePngRenderer];
   const openapi = JSON.stringify(buildOpenApi([...new Set(router.handlers.map((h) => h.service))], options.openApi, renderers));
   const rest = createRestHandler({

@@ -1,4 +1,4 @@
-import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, fromJsonString, type JsonReadOptions } from "@bufbuild/protobuf";
 import type { Compression, UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { apiError } from "../errors/api-error.js";
 
@@ -8,6 +8,8 @@ export interface BinaryInputGuardOptions {
   readMaxBytes: number;
   /** The router's `acceptCompression`, to look inside compressed messages. */
   acceptCompression: readonly Compression[];
+  /** The router's JSON read options: when given, JSON messages are decoded here too (malformed → `validation_error`). */
+  jsonOptions?: Partial<JsonReadOptions>;
 }
 
 /** How a request carries its messages, and which header names their compression. */
@@ -24,9 +26,10 @@ const contentTypes: [RegExp, Framing][] = [
   [/^application\/connect\+proto\s*(?:;|$)/, { enveloped: true, binary: true, encodingHeader: "connect-content-encoding" }],
   [/^application\/connect\+json\s*(?:;|$)/, { enveloped: true, binary: false, encodingHeader: "connect-content-encoding" }],
   [/^application\/proto\s*(?:;|$)/, { enveloped: false, binary: true, encodingHeader: "content-encoding" }],
+  [/^application\/json\s*(?:;|$)/, { enveloped: false, binary: false, encodingHeader: "content-encoding" }],
 ];
 
-/** The framing of gRPC, gRPC-Web and Connect requests; undefined for Connect unary JSON and anything else. */
+/** The framing of gRPC, gRPC-Web and Connect requests; undefined for anything else. */
 function framingOf(contentType: string | null): Framing | undefined {
   if (contentType === null) return undefined;
   const ct = contentType.toLowerCase();
@@ -56,7 +59,8 @@ export function withBinaryInputGuard(handler: UniversalHandler, options: BinaryI
     const framing = framingOf(req.header.get("content-type"));
     const body = req.body;
     if (!framing || body === null || typeof body !== "object" || !(Symbol.asyncIterator in body)) return handler(req);
-    const check = messageCheck(framing.binary ? input : undefined, req.header.get(framing.encodingHeader), options);
+    const decode = framing.binary ? decodeBinary(input) : options.jsonOptions ? decodeJson(input, options.jsonOptions) : undefined;
+    const check = messageCheck(decode, req.header.get(framing.encodingHeader), options);
     const read = options.readMaxBytes;
     const guardedBody = framing.enveloped ? checkEnvelopes(body, check, read) : checkWhole(body, check, read);
     return handler({ ...req, body: guardedBody });
@@ -67,27 +71,47 @@ export function withBinaryInputGuard(handler: UniversalHandler, options: BinaryI
 /** Throws the contract error when `bytes` (compressed when `compressed`) is not a request message. */
 type MessageCheck = (bytes: Uint8Array, compressed: boolean) => Promise<void>;
 
-function messageCheck(input: DescMessage | undefined, encoding: string | null, options: BinaryInputGuardOptions): MessageCheck {
+/** Decodes one request message, throwing the contract error when it is not one. */
+type Decode = (bytes: Uint8Array) => void;
+
+function decodeBinary(input: DescMessage): Decode {
+  return (bytes) => {
+    try {
+      fromBinary(input, bytes);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw apiError("validation_error", `the request message is not valid protobuf: ${reason}`);
+    }
+  };
+}
+
+function decodeJson(input: DescMessage, jsonOptions: Partial<JsonReadOptions>): Decode {
+  const decoder = new TextDecoder();
+  return (bytes) => {
+    try {
+      fromJsonString(input, decoder.decode(bytes), jsonOptions);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw apiError("validation_error", `the request message is not valid JSON for ${input.typeName}: ${reason}`);
+    }
+  };
+}
+
+function messageCheck(decode: Decode | undefined, encoding: string | null, options: BinaryInputGuardOptions): MessageCheck {
   const named = encoding !== null && encoding !== "" && encoding !== "identity";
   const compression = named ? options.acceptCompression.find((c) => c.name === encoding) : undefined;
   return async (bytes, compressed) => {
     let message = bytes;
     if (compressed) {
       if (!named) throw apiError("validation_error", "the request message is marked compressed, but the request names no encoding");
-      if (!compression || !input) return; // unknown encoding: connect-es answers unimplemented
+      if (!compression || !decode) return; // unknown encoding: connect-es answers unimplemented
       try {
         message = await compression.decompress(bytes, options.readMaxBytes);
       } catch {
         return; // not decompressible or too large: connect-es raises its own error
       }
     }
-    if (!input) return;
-    try {
-      fromBinary(input, message);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw apiError("validation_error", `the request message is not valid protobuf: ${reason}`);
-    }
+    decode?.(message);
   };
 }
 

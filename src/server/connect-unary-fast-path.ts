@@ -75,7 +75,8 @@ export function createConnectUnaryFastPath(opts: UnaryFastPathOptions): FastPath
         try {
           return fromJsonString(desc, decoder.decode(bytes), json);
         } catch (err) {
-          throw ConnectError.from(err, Code.InvalidArgument);
+          // The contract's error (ErrorInfo reason validation_error), as the handler path answers.
+          throw apiError("validation_error", `the request message is not valid JSON for ${desc.typeName}: ${err instanceof Error ? err.message : String(err)}`);
         }
       },
       serialize: (desc, message) => encoder.encode(toJsonString(desc, message, json)),
