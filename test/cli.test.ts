@@ -87,6 +87,16 @@ describe.each(backends)("wa-gateway CLI against a running gateway on $name", (ba
     expect(lines(started.stdout)[0]!.status).toMatch(/starting|scan_qr_code/);
     const stopped = await runCli(["sessions", "stop", id], env);
     expect(lines(stopped.stdout)[0]).toMatchObject({ id, status: "stopped" });
+    // One JSON profile: the CLI prints exactly what REST answers (same keys, nulls, epoch-ms numbers), on every protocol.
+    const rest = await (await fetch(`${gw.url}/api/v1/sessions/${id}`, { headers: { authorization: `Bearer ${env.WA_GATEWAY_TOKEN}` } })).json();
+    for (const protocol of ["connect", "grpc", "grpc-web"]) {
+      const again = await runCli(["sessions", "get", id, "--protocol", protocol], env);
+      expect(lines(again.stdout), protocol).toEqual([rest]);
+    }
+    const restList = (await (await fetch(`${gw.url}/api/v1/sessions`, { headers: { authorization: `Bearer ${env.WA_GATEWAY_TOKEN}` } })).json()) as { sessions: { id: string }[] };
+    const cliList = lines((await runCli(["sessions", "list"], env)).stdout);
+    expect(cliList.find((s) => s.id === id)).toEqual(restList.sessions.find((s) => s.id === id));
+    for (const s of cliList) expect(Object.keys(s)).toEqual(Object.keys(rest as object));
     const logout = await runCli(["sessions", "logout", id], env);
     expect(logout.code).toBe(6);
     expect(logout.stderr).toMatch(/^conflict: /);

@@ -59,10 +59,11 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
 
     const listed = await runCli(["apikey", "list", "--org", "org_cli"], env);
     expect(listed.code).toBe(0);
-    const rows = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; permissions: string[]; key_hash?: string });
+    const rows = listed.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; permissions: string[]; createdAt: number });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.permissions).toEqual(["manage", "read"]);
-    expect(rows[0]!.key_hash).toBeUndefined();
+    expect(typeof rows[0]!.createdAt).toBe("number"); // epoch ms, as REST
+    expect(listed.stdout).not.toMatch(/hash|key_hash/);
     expect(listed.stdout).not.toContain(secret);
 
     const bad = await runCli(["apikey", "create", "--org", "org_cli", "--name", "x", "--permissions", "root"], env);
@@ -76,6 +77,12 @@ describe("the gateway as a real process on embedded PGlite", { timeout: 120_000 
       const client = clientFor(SessionService, grpc, gw.url, secret);
       const { session } = await client.createSession({});
       expect(session!.organizationId).toBe("org_cli");
+      // The CLI's line is exactly REST's item: same keys, nulls and numbers.
+      const rest = (await (await fetch(`${gw.url}/api/v1/api-keys`, { headers: { authorization: `Bearer ${secret}` } })).json()) as { apiKeys: Record<string, unknown>[] };
+      expect(rest.apiKeys.map((k) => Object.keys(k))).toEqual(rows.map((k) => Object.keys(k)));
+      // The key has been used since the CLI listed it: all but lastUsedAt is the same.
+      const unused = (k: Record<string, unknown>) => ({ ...k, lastUsedAt: undefined });
+      expect(rest.apiKeys.map(unused)).toEqual(rows.map((k) => unused(k as unknown as Record<string, unknown>)));
     } finally {
       await gw.stop();
     }

@@ -107,7 +107,7 @@ describe.each(backends)("sessions on $name", (backend) => {
         headers: { "content-type": "application/json", authorization: `Bearer ${key}`, ...extra },
         body,
       });
-    for (const extra of [{}, { "connect-timeout-ms": "10000" }])
+    for (const extra of [{}, { "connect-timeout-ms": "10000" }] as Record<string, string>[])
     for (const body of ['{"lable":"typo"}', '{"label":5}', '{"start":"yes"}', '{"label":', "[]", '{"ratePerMin":1e99}']) {
       const res = await post(body, extra);
       expect(res.status, body).toBe(400);

@@ -1,3 +1,4 @@
+import { toApiKeyMessage } from "../api-keys/api-key-message.js";
 import { createApiKeyRepository } from "../api-keys/api-key-repository.js";
 import { validateNewApiKey } from "../api-keys/api-key-validation.js";
 import { isCapability } from "../auth/principal.js";
@@ -8,7 +9,7 @@ import { apiError } from "../errors/api-error.js";
 import { isUlid } from "../util/ulid.js";
 import { UsageError } from "./cli-error.js";
 import type { CliArgs } from "./options.js";
-import { note, out } from "./output.js";
+import { apiKeyLine, note, out } from "./output.js";
 
 /** Help of `apikey`. */
 export const apikeyHelp = `Usage: wa-gateway apikey <create|list|revoke> --org <orgId> …
@@ -44,10 +45,7 @@ export async function apikeyCommand(args: CliArgs): Promise<number> {
       return 0;
     }
     if (command === "list") {
-      for (const row of await repo.list(org)) {
-        const { key_hash: _hash, ...shown } = row;
-        out(JSON.stringify(shown));
-      }
+      for (const row of await repo.list(org)) out(apiKeyLine(toApiKeyMessage(row)));
       return 0;
     }
     const keyId = id?.toUpperCase();
