@@ -101,6 +101,81 @@ function typeCondition(patterns: readonly string[]) {
   return sql`(${sql.join(parts, sql` or `)})`;
 }
 
+/** One delivered event waiting to be recorded. */
+interface Settlement {
+  lease: WebhookLease;
+  eventId: bigint;
+  attempt: WebhookAttemptRow;
+}
+
+/**
+ * Group commit for settlements: while one statement records a batch (fence,
+ * dequeue and attempt rows for many endpoints at once), the next batch
+ * gathers. Each caller learns whether its own lease still held.
+ */
+function createSettler(db: Kysely<Database>) {
+  let queue: { s: Settlement; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let running = false;
+  const maxBatch = 500;
+  const flush = async () => {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, maxBatch);
+        queue = queue.slice(batch.length);
+        try {
+          const held = await settleBatch(db, batch.map((b) => b.s));
+          for (const b of batch) {
+            if (held.has(`${b.s.lease.webhookId}|${b.s.eventId}`)) b.resolve();
+            else b.reject(new WebhookLeaseLostError(b.s.lease.webhookId));
+          }
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return {
+    add(s: Settlement): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ s, resolve, reject });
+        if (!running) {
+          running = true;
+          setImmediate(() => void flush());
+        }
+      });
+    },
+  };
+}
+
+/** Records a batch of settlements in one statement; returns `webhookId|eventId` of those whose lease held. */
+async function settleBatch(db: Kysely<Database>, batch: Settlement[]): Promise<Set<string>> {
+  const values = batch.map(
+    ({ lease, eventId, attempt: a }) => sql`(${lease.webhookId}::text, ${lease.organizationId}::text, ${lease.holder}::text, ${lease.epoch}::bigint, ${eventId.toString()}::bigint,
+      ${a.id}::text, ${a.event_id}::text, ${a.event_type}::text, ${a.attempt}::int, ${a.outcome}::text, ${a.http_status}::int, ${a.error}::text, ${a.duration_ms}::int, ${a.attempted_at}::timestamptz)`,
+  );
+  const { rows } = await sql<{ webhook_id: string; event_id: string }>`
+    with i (webhook_id, org, holder, epoch, event_id, a_id, a_event_id, a_type, a_attempt, a_outcome, a_status, a_error, a_duration, a_at) as (
+      values ${sql.join(values)}
+    ), w as (
+      select i.* from i join webhooks k
+        on k.id = i.webhook_id and k.organization_id = i.org and k.lease_holder = i.holder and k.lease_epoch = i.epoch and k.enabled
+      for share of k
+    ), d as (
+      delete from webhook_pending p using w
+      where p.organization_id = w.org and p.webhook_id = w.webhook_id and p.event_id = w.event_id
+      returning 1
+    ), a as (
+      insert into webhook_attempts (id, organization_id, webhook_id, event_id, event_type, attempt, outcome, http_status, error, duration_ms, attempted_at)
+      select a_id, org, webhook_id, a_event_id, a_type, a_attempt, a_outcome, a_status, a_error, a_duration, a_at from w
+      returning 1
+    )
+    select webhook_id, event_id::text as event_id from w`.execute(db);
+  return new Set(rows.map((r) => `${r.webhook_id}|${r.event_id}`));
+}
+
 /**
  * A {@link DeliveryStore}. `clustered`: leases are valid while their holder
  * is a live gateway (PostgreSQL); otherwise one gateway owns the database and
@@ -124,6 +199,7 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
     if (!row) throw new WebhookLeaseLostError(lease.webhookId);
   };
 
+  const settler = createSettler(db);
   return {
     async claim(holder) {
       const { rows } = await sql<{ id: string }>`
@@ -219,16 +295,7 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
       const row = await q.executeTakeFirst();
       return row?.m == null ? undefined : new Date(row.m as Date | string);
     },
-    async settle(lease, eventId, attempt) {
-      const { rows } = await sql<{ held: string | number }>`
-        with w as (${fenceSql(lease)}), d as (
-          delete from webhook_pending p using w
-          where p.organization_id = ${lease.organizationId} and p.webhook_id = w.id and p.event_id = ${eventId.toString()}
-          returning 1
-        ), a as (${insertAttemptSql(attempt)})
-        select count(*) as held from w`.execute(db);
-      if (Number(rows[0]!.held) === 0) throw new WebhookLeaseLostError(lease.webhookId);
-    },
+    settle: (lease, eventId, attempt) => settler.add({ lease, eventId, attempt }),
     async retry(lease, eventId, attempts, nextAt, attempt) {
       const { rows } = await sql<{ held: string | number }>`
         with w as (${fenceSql(lease)}), u as (

@@ -45,7 +45,10 @@ const maxRetryAfterMs = 24 * 3_600_000;
  */
 export class EndpointWorker {
   private stopped = false;
+  /** Events being attempted or recorded (never fetched twice). */
   private readonly inFlight = new Set<bigint>();
+  /** Requests to the receiver in flight (at most the concurrency). */
+  private requests = 0;
   private wakeUp: (() => void) | undefined;
   private woken = false;
   /** No attempts before this time (Retry-After, slow-down). */
@@ -173,11 +176,21 @@ export class EndpointWorker {
       return;
     }
     const cap = this.slowDowns > 0 ? 1 : this.deps.options.concurrency;
-    while (this.inFlight.size < cap && this.ready.length > 0) {
+    while (this.requests < cap && this.ready.length > 0) {
       const d = this.ready.shift()!;
       if (this.inFlight.has(d.eventId)) continue;
       this.inFlight.add(d.eventId);
-      void this.attempt(state, d).finally(() => {
+      this.requests++;
+      let released = false;
+      // The slot frees when the receiver has answered; recording the attempt goes on beside the next request.
+      const release = () => {
+        if (released) return;
+        released = true;
+        this.requests--;
+        if (this.ready.length > 0) this.pump();
+      };
+      void this.attempt(state, d, release).finally(() => {
+        release();
         this.inFlight.delete(d.eventId);
         if (this.ready.length > 0) this.pump();
         else {
@@ -196,7 +209,7 @@ export class EndpointWorker {
     }, Math.max(0, at - Date.now()));
   }
 
-  private async attempt(state: EndpointState, d: DueEvent): Promise<void> {
+  private async attempt(state: EndpointState, d: DueEvent, release: () => void): Promise<void> {
     const { store, sender, metrics, log, options } = this.deps;
     const row = state.row;
     const attemptNo = d.attempts + 1;
@@ -227,6 +240,7 @@ export class EndpointWorker {
       const id = e.id.toString();
       const res = await sender.send(row.id, { url: row.url, headers: webhookHeaders(id, body, secrets), body }, options.concurrency);
       metrics.attempt(res.kind);
+      if (res.kind === "succeeded") release();
       const attempt = record({ id, type: e.type }, res);
       if (res.kind === "succeeded") {
         this.slowDowns = 0;
