@@ -31,7 +31,7 @@ import { localSessionLeases, postgresSessionLeases } from "./cluster/session-lea
 import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
 import { createDeliveryStore } from "./webhooks/delivery-store.js";
 import { createWebhookDispatcher, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
-import { createWebhookMetrics } from "./webhooks/webhook-metrics.js";
+import { createWebhookMetrics, webhookGauges } from "./webhooks/webhook-metrics.js";
 import { createWebhookRepository } from "./webhooks/webhook-repository.js";
 import { createWebhookSender } from "./webhooks/webhook-sender.js";
 import { createMessageStore } from "./messages/message-store.js";
@@ -170,7 +170,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     });
     const endpoints = new Map([
       ...probeEndpoints(probe, () => stoppingNow),
-      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine), ...webhookMetrics.metrics]),
+      ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine), ...webhookMetrics.metrics, ...webhookGauges(db, webhooks.size)]),
     ]);
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
     if (clustered) {

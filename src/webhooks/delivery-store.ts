@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import { liveGatewayIds } from "../cluster/live-gateways.js";
-import type { Database, WebhookAttemptRow, WebhookRow } from "../db/schema.js";
+import type { Database, EventRow, WebhookAttemptRow, WebhookRow } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import type { NewEvent } from "../events/event-types.js";
 import { type StoredEvent, toStoredEvent } from "../events/stored-event.js";
@@ -50,9 +50,11 @@ export interface DeliveryStore {
    * Reads up to `limit` events after the endpoint's cursor from the log,
    * queues the ones its filter takes and moves the cursor past all of them,
    * in one statement (the endpoint row is locked for it, so a replay's
-   * rewind is never overwritten). Returns how many events were read and queued.
+   * rewind is never overwritten). Returns how many events were read and
+   * queued, and the newly queued ones with their events (due at once, so the
+   * first attempt needs no further read).
    */
-  fill(lease: WebhookLease, filter: WebhookFilter, limit: number): Promise<{ read: number; queued: number }>;
+  fill(lease: WebhookLease, filter: WebhookFilter, limit: number): Promise<{ read: number; queued: number; fresh: DueEvent[] }>;
   /** Up to `limit` due events, none of `skip`. */
   due(lease: WebhookLease, limit: number, skip: ReadonlySet<bigint>): Promise<DueEvent[]>;
   /** The earliest next attempt among queued events not in `skip`. */
@@ -241,30 +243,40 @@ export function createDeliveryStore(db: Kysely<Database>, log: EventLog, cluster
     async fill(lease, filter, limit) {
       const sessions = filter.sessions.length > 0 ? sql`and e.session_id = any(${[...filter.sessions]}::text[])` : sql``;
       const types = typeCondition(filter.eventTypes);
-      const { rows } = await sql<{ held: string | number; read: string | number; queued: string | number }>`
+      type FillRow = { held: string | number; read: string | number; queued: string | number } & Partial<EventRow>;
+      const { rows } = await sql<FillRow>`
         with w as (
           select id, cursor from webhooks
           where id = ${lease.webhookId} and organization_id = ${lease.organizationId}
             and lease_holder = ${lease.holder} and lease_epoch = ${lease.epoch} and enabled
           for update
         ), e as (
-          select e.id, e.type from events e, w
+          select e.id, e.organization_id, e.session_id, e.type, e.data, e.occurred_at from events e, w
           where e.organization_id = ${lease.organizationId} and e.id > w.cursor ${sessions}
           order by e.id limit ${limit}
         ), ins as (
           insert into webhook_pending (organization_id, webhook_id, event_id, next_attempt_at)
           select ${lease.organizationId}, ${lease.webhookId}, e.id, now() from e where ${types}
           on conflict (webhook_id, event_id) do nothing
-          returning 1
+          returning event_id
         ), upd as (
           update webhooks set cursor = (select max(id) from e)
           where id = (select id from w) and organization_id = ${lease.organizationId} and exists (select 1 from e)
           returning 1
         )
-        select (select count(*) from w) as held, (select count(*) from e) as read, (select count(*) from ins) as queued`.execute(db);
+        select c.held, c.read, c.queued, q.id, q.organization_id, q.session_id, q.type, q.data, q.occurred_at
+        from (select (select count(*) from w) as held, (select count(*) from e) as read, (select count(*) from ins) as queued) c
+        left join (select e.* from e join ins on ins.event_id = e.id) q on true
+        order by q.id`.execute(db);
       const r = rows[0]!;
       if (Number(r.held) === 0) throw new WebhookLeaseLostError(lease.webhookId);
-      return { read: Number(r.read), queued: Number(r.queued) };
+      const fresh: DueEvent[] = [];
+      for (const row of rows) {
+        if (row.id == null) continue;
+        const event = toStoredEvent(row as EventRow);
+        fresh.push({ eventId: event.id, attempts: 0, event });
+      }
+      return { read: Number(r.read), queued: Number(r.queued), fresh };
     },
     async due(lease, limit, skip) {
       let q = db

@@ -138,8 +138,11 @@ export class EndpointWorker {
       const room = this.deps.options.maxPending - state.pending;
       if (room <= 0) return;
       const limit = Math.min(readBatch, room);
-      const { read, queued } = await this.deps.store.fill(this.lease, filter, limit);
+      const { read, queued, fresh } = await this.deps.store.fill(this.lease, filter, limit);
       state.pending += queued;
+      // Newly queued events are due now: straight into the ready list (a fetch would return them too).
+      if (this.ready.length < readyBatch) this.ready.push(...fresh.slice(0, readyBatch - this.ready.length));
+      if (fresh.length > 0 && this.ready.length >= readyBatch) this.more = true;
       if (read < limit) return;
     }
   }

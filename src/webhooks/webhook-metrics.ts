@@ -1,4 +1,6 @@
-import { counter, histogram, type Metric } from "../metrics/registry.js";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+import { counter, gauge, histogram, type Metric } from "../metrics/registry.js";
 
 /** What delivery reports to `/metrics`. */
 export interface WebhookMetrics {
@@ -22,4 +24,15 @@ export function createWebhookMetrics(): WebhookMetrics {
     delivered: (seconds) => latency.observe({}, seconds),
     metrics: [attempts, latency],
   };
+}
+
+/** Gauges read at scrape time: endpoints this gateway delivers for, and events waiting in every endpoint's queue. */
+export function webhookGauges(db: Kysely<Database>, delivering: () => number): Metric[] {
+  return [
+    gauge("wagateway_webhook_endpoints_delivering", "Webhook endpoints this gateway delivers for.", () => [{ labels: {}, value: delivering() }]),
+    gauge("wagateway_webhook_pending_events", "Events queued for webhook endpoints, not yet delivered (all gateways).", async () => {
+      const row = await db.selectFrom("webhook_pending").select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirst();
+      return [{ labels: {}, value: Number(row?.n ?? 0) }];
+    }),
+  ];
 }
