@@ -97,6 +97,17 @@ describe.each(backends)("messages end to end on $name (real Baileys against the 
     expect(flow).toEqual(["queued", "sending", "sent", "delivered", "read"]);
   });
 
+  it("receipts sent the moment the contact has the message move it to read", async () => {
+    const sent = (await messages.sendMessage({ session: id, to: alice.phone, content: { case: "text", value: { body: "read at once" } } })).message!;
+    const got = await alice.waitForMessage((m) => m.id === sent.waMessageId, 15_000);
+    // No wait: when these land inside Baileys' event buffer of the send, they arrive merged into its own upsert.
+    alice.sendReceipt(phone, got.id, "delivery");
+    alice.sendReceipt(phone, got.id, "read");
+    const read = await waitStatus(sent.id, MessageStatus.READ);
+    expect(read.deliveredAt).toBeDefined();
+    expect(read.readAt).toBeDefined();
+  });
+
   it("every content kind through the generated gRPC client arrives at the contact exactly as sent", async () => {
     const image = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
     const videoBytes = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) % 256));

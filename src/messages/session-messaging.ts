@@ -239,11 +239,17 @@ export class SessionMessaging {
         await this.rejected(key.id, update.messageStubParameters ?? []);
         continue;
       }
-      const word = status === waStatus.delivered ? "delivered" : status === waStatus.read ? "read" : status === waStatus.played ? "played" : undefined;
-      if (!word) continue;
-      const at = seconds(update.messageTimestamp);
-      await this.write(() => this.deps.store.receipt(this.deps.sessionId, key.id!, word, at ? new Date(at * 1000) : new Date(), this.deps.fence));
+      if (typeof status === "number") await this.receiptOf(key.id, status, seconds(update.messageTimestamp));
     }
+  }
+
+  /** Applies a receipt status (3 delivered, 4 read, 5 played) to one of our messages; true when it moved it forward. */
+  private async receiptOf(waId: string, status: number, atSeconds?: number): Promise<boolean> {
+    const word = status === waStatus.delivered ? "delivered" : status === waStatus.read ? "read" : status === waStatus.played ? "played" : undefined;
+    if (!word) return false;
+    const at = atSeconds ? new Date(atSeconds * 1000) : new Date();
+    const row = await this.write(() => this.deps.store.receipt(this.deps.sessionId, waId, word, at, this.deps.fence));
+    return row !== undefined;
   }
 
   /** WhatsApp refused one of our messages (an error ack). */
@@ -269,6 +275,8 @@ export class SessionMessaging {
         await this.rejected(key.id, msg.messageStubParameters ?? []);
         continue;
       }
+      // Same trap for receipts: a delivery/read receipt inside the buffer merges into that append as its status.
+      if (key.fromMe && type === "append" && typeof msg.status === "number" && msg.status >= waStatus.delivered && (await this.receiptOf(key.id, msg.status))) continue;
       const server = key.remoteJid.split("@")[1];
       if (server !== "s.whatsapp.net" && server !== "lid" && server !== "c.us") continue; // 1:1 chats only
       const normalized = normalizeContent(msg.message);
