@@ -10,6 +10,8 @@ export interface OpenApiInfo {
   title: string;
   version: string;
   description?: string;
+  /** Defaults to `UNLICENSED` (the package is not published under a licence). */
+  license?: { name: string; identifier?: string; url?: string };
 }
 
 type Schema = Record<string, unknown>;
@@ -52,7 +54,11 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
       operationId: "OpenApi",
       summary: "This document",
       security: [],
-      responses: { "200": { description: "The OpenAPI document", content: { "application/json": { schema: { type: "object" } } } } },
+      responses: {
+        "200": { description: "The OpenAPI document", content: { "application/json": { schema: { type: "object" } } } },
+        "4XX": { $ref: "#/components/responses/Error" },
+        "5XX": { $ref: "#/components/responses/Error" },
+      },
     },
   };
   schemas.Error = {
@@ -80,7 +86,9 @@ export function buildOpenApi(services: readonly DescService[], info: OpenApiInfo
   };
   return {
     openapi: "3.1.0",
-    info,
+    info: { license: { name: "UNLICENSED", identifier: "LicenseRef-UNLICENSED" }, ...info },
+    // Relative: the gateway that serves this document (REST tooling resolves it against the document's URL).
+    servers: [{ url: "/", description: "The gateway serving this document" }],
     paths,
     components: {
       schemas,
