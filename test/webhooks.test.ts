@@ -314,6 +314,14 @@ describe.each(backends)("webhooks on $name", (backend) => {
         durationMs: expect.any(Number),
         attemptedAt: expect.any(Number),
       });
+      // By time: from the first event that occurred at or after `since`.
+      const third = JSON.parse(first[2]!.body).data;
+      const bySince = await o.call("POST", `/api/v1/webhooks/${h.id}/replay`, { since: third.occurredAt });
+      expect(bySince.status, bySince.text).toBe(200);
+      expect(BigInt(bySince.json.after)).toBeLessThan(BigInt(third.id));
+      expect(BigInt(bySince.json.after)).toBeGreaterThanOrEqual(BigInt(firstIds[0]!) - 1n);
+      const both = await o.call("POST", `/api/v1/webhooks/${h.id}/replay`, { after: "1", since: 5 });
+      expect(both.json.error.code).toBe("validation_error");
     } finally {
       await rr.close();
     }
@@ -367,11 +375,31 @@ describe.each(backends)("webhooks on $name", (backend) => {
         WEBHOOK_ALLOW_HTTP: "true",
         WEBHOOK_ALLOW_PRIVATE: "true",
         WEBHOOK_RETRY_SCHEDULE_MS: shortSchedule,
-        WEBHOOK_TIMEOUT_MS: "5000",
+        WEBHOOK_TIMEOUT_MS: "20000",
         WEBHOOK_SCAN_MS: "200",
       });
     }, 60_000);
     afterAll(() => short?.close());
+
+    it("a receiver that never answers delays no other endpoint", async () => {
+      const o = await newOrg(short);
+      const stuck = await startWebhookReceiver("/stuck");
+      const fine = await startWebhookReceiver("/fine");
+      try {
+        stuck.setMode("hang");
+        const s = await createHook(o, {}, stuck);
+        await createHook(o, {}, fine);
+        for (let i = 0; i < 10; i++) await newSession(o, `busy ${i}`);
+        await waitUntil("10 deliveries at the other endpoint", () => (fine.accepted().length >= 10 ? true : undefined), 20_000);
+        // Meanwhile the stuck endpoint holds its 4 requests open (its concurrency) and has not timed out once.
+        const failed = await o.call("GET", `/api/v1/webhooks/${s.id}/deliveries`);
+        expect(failed.json.deliveries).toEqual([]);
+        expect(stuck.received.length).toBeLessThanOrEqual(4);
+      } finally {
+        await stuck.close();
+        await fine.close();
+      }
+    });
 
     it("disables an endpoint whose event fails past the retry schedule", async () => {
       const o = await newOrg(short);
