@@ -74,6 +74,11 @@ export class EndpointWorker {
     this.done = this.run();
   }
 
+  /** False once the worker stopped or is stopping. */
+  get active(): boolean {
+    return !this.stopped;
+  }
+
   /** The endpoint changed (URL, filter, secret, replay): re-read it now. */
   refresh(): void {
     this.reload = true;

@@ -105,7 +105,9 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
 
   const deps = { store: opts.store, sender: opts.sender, metrics: opts.metrics, log: opts.log, options: opts.delivery };
   const onStop = (w: EndpointWorker) => {
-    if (workers.get(w.lease.webhookId) === w) workers.delete(w.lease.webhookId);
+    // A worker replaced by a newer one (a new epoch) leaves the endpoint's connections to it.
+    if (workers.get(w.lease.webhookId) !== w) return;
+    workers.delete(w.lease.webhookId);
     opts.sender.forget(w.lease.webhookId);
   };
 
@@ -118,7 +120,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
     for (const lease of held) {
       keep.add(lease.webhookId);
       const w = workers.get(lease.webhookId);
-      if (w && w.lease.epoch === lease.epoch) continue;
+      if (w && w.active && w.lease.epoch === lease.epoch) continue;
       w?.stop();
       workers.set(lease.webhookId, new EndpointWorker(lease, deps, onStop));
     }
