@@ -255,9 +255,11 @@ describe.each(backends)("messages end to end on $name (real Baileys against the 
     expect(cached).toHaveLength(2);
   });
 
-  it("a message sent while the session is stopped is queued and arrives once it is started", async () => {
+  it("a message sent while the session is stopped is queued and arrives once it is started; one received meanwhile arrives offline", async () => {
     await sessions.stopSession({ session: id });
     const m = (await messages.sendMessage({ session: id, to: alice.phone, content: { case: "text", value: { body: "sent while stopped" } } })).message!;
+    const offline = await alice.sendText(phone, "while you were away");
+    expect(offline.queuedDevices.length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 1000));
     expect((await statusOf(m.id)).status).toBe(MessageStatus.QUEUED);
     await sessions.startSession({ session: id });
@@ -265,6 +267,17 @@ describe.each(backends)("messages end to end on $name (real Baileys against the 
     const got = await alice.waitForMessage((x) => x.id === m.waMessageId, 20_000);
     expect(got.message.extendedTextMessage?.text).toBe("sent while stopped");
     await waitStatus(m.id, MessageStatus.SENT);
+    const ev = await waitUntil("offline message.received", () => eventsOf("message.received", (e) => (e.data as { waMessageId: string }).waMessageId === offline.id)[0]);
+    expect(ev.data).toMatchObject({ direction: "in", content: { text: { body: "while you were away" } } });
+  });
+
+  it("autoRead keeps working: with it on, a received message is marked read", async () => {
+    await sessions.updateSession({ session: id, autoRead: true });
+    const sent = await alice.sendText(phone, "please read me");
+    await waitUntil("message.received", () => eventsOf("message.received", (e) => (e.data as { waMessageId: string }).waMessageId === sent.id)[0]);
+    const receipt = await alice.waitForReceipt((r) => r.ids.includes(sent.id) && (r.type === "read" || r.type === "read-self"), 15_000);
+    expect(receipt.ids).toContain(sent.id);
+    await sessions.updateSession({ session: id, autoRead: false });
   });
 
   it("logout fails the queue with logged_out", async () => {
