@@ -196,8 +196,8 @@ Command: \`npm run bench:messages\` (env \`MSG_BENCH_SESSIONS=${sessions}\`, \`M
 
 Inbound: ${inboundResult.sent} texts from the simulator's contacts at ${f(inboundResult.achievedRate)} messages/s (asked: ${inboundRate}/s) →
 \`message.received\` on one WatchEvents (gRPC) stream: p50 **${f(inboundResult.p50, 0)} ms**, p99 **${f(inboundResult.p99, 0)} ms**, max ${f(inboundResult.max, 0)} ms (${inboundResult.seen}/${inboundResult.sent} seen).
-Of that, until the gateway had the message from Baileys (decrypted) and built its row: p50 ${f(prepared.p50, 0)} ms, p99 ${f(prepared.p99, 0)} ms; the rest is
-the row and event write, the event hub and the stream.
+Of that, until Baileys handed the decrypted message to the gateway (\`messages.upsert\`): p50 ${f(prepared.p50, 0)} ms, p99 ${f(prepared.p99, 0)} ms;
+the rest is the gateway's row and event write, the event hub and the stream.
 
 - **Delivered** = decrypted by the simulated contact (counted by the simulator): from the first send call to the
   last message decrypted. The gateway path includes the API call, the outbox row and its event, the holder's

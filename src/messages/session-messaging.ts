@@ -266,7 +266,8 @@ export class SessionMessaging {
   }
 
   private async onUpsert(messages: WAMessage[], type: string): Promise<void> {
-    const batch: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>> }[] = [];
+    const arrivedAt = new Date();
+    const batch: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>>; arrivedAt: Date }[] = [];
     for (const msg of messages) {
       const key = msg.key;
       if (!key?.id || !key.remoteJid) continue;
@@ -281,7 +282,7 @@ export class SessionMessaging {
       if (server !== "s.whatsapp.net" && server !== "lid" && server !== "c.us") continue; // 1:1 chats only
       const normalized = normalizeContent(msg.message);
       if (!normalized) continue;
-      batch.push({ msg, n: normalized });
+      batch.push({ msg, n: normalized, arrivedAt });
     }
     this.received.push(...batch);
     // Handled in order on the one chain: what arrives while a write is in flight goes into the next one together.
@@ -289,7 +290,7 @@ export class SessionMessaging {
   }
 
   /** Messages received and not yet stored. */
-  private received: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>> }[] = [];
+  private received: { msg: WAMessage; n: NonNullable<ReturnType<typeof normalizeContent>>; arrivedAt: Date }[] = [];
 
   private async flushReceived(): Promise<void> {
     const items = this.received.splice(0);
@@ -297,8 +298,8 @@ export class SessionMessaging {
     const { store, fence } = this.deps;
     const prepared: { row: NewMessageRow; events: (row: MessageRow) => MessageEvent[] }[] = [];
     const batchIds = new Map<string, string>();
-    for (const { msg, n } of items) {
-      const p = await this.prepareReceived(msg, n, batchIds);
+    for (const { msg, n, arrivedAt } of items) {
+      const p = await this.prepareReceived(msg, n, batchIds, arrivedAt);
       if (p) {
         prepared.push(p);
         batchIds.set(p.row.wa_message_id, p.row.id);
@@ -312,6 +313,7 @@ export class SessionMessaging {
     msg: WAMessage,
     n: NonNullable<ReturnType<typeof normalizeContent>>,
     batchIds: Map<string, string>,
+    arrivedAt: Date,
   ): Promise<{ row: NewMessageRow; events: (row: MessageRow) => MessageEvent[] } | undefined> {
     const { store, sessionId } = this.deps;
     const key = msg.key;
@@ -362,7 +364,8 @@ export class SessionMessaging {
       read_at: null,
       not_before: null,
       expires_at: null,
-      updated_at: new Date(),
+      // When Baileys handed it over (the row is written right after, in a batch).
+      updated_at: arrivedAt,
     };
     const events = (stored: MessageRow): MessageEvent[] => {
       if (n.reaction) return [{ type: "message.reaction", data: { messageId: target?.id ?? null, waMessageId: n.reaction.targetWaId, emoji: n.reaction.emoji, contact, fromMe } }];
