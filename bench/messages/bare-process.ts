@@ -29,6 +29,11 @@ const socks = await Promise.all(
     return client.sock;
   }),
 );
+// Inbound floor: when each message reached Baileys' \`messages.upsert\`.
+const arrived: Record<string, number> = {};
+for (const s of socks) s.ev.on("messages.upsert", ({ messages }) => {
+  for (const m of messages) if (m.key.id && !m.key.fromMe) arrived[m.key.id] = Date.now();
+});
 // Warm-up: one message each (device list and key fetch happen on the first send).
 await Promise.all(socks.map((s, i) => s.sendMessage(`${contacts[i]}@s.whatsapp.net`, { text: "warm-up" })));
 process.stdout.write("ready\n");
@@ -41,4 +46,8 @@ await Promise.all(
   }),
 );
 process.stdout.write(JSON.stringify({ sent: per * socks.length, seconds: (performance.now() - t0) / 1000 }) + "\n");
-await new Promise((r) => setTimeout(r, 60_000));
+// `dump` on stdin: the inbound arrival times, as one JSON line.
+process.stdin.on("data", (d: Buffer) => {
+  if (d.toString().includes("dump")) process.stdout.write(`ARRIVED ${JSON.stringify(arrived)}\n`);
+});
+await new Promise((r) => setTimeout(r, 600_000));

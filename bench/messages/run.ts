@@ -175,6 +175,16 @@ const bareT1 = await waitReceived(bareContacts, bareBase + total);
 const bareSeconds = (bareT1 - bareT0) / 1000;
 const floor = { name: "bare Baileys", rate: total / bareSeconds, seconds: bareSeconds, cpu: (cpuSeconds(bare.pid!) - bareCpu0) / bareSeconds };
 process.stderr.write(`messages bench: ${JSON.stringify(floor)}\n`);
+// The inbound floor: the same load into the bare sockets, latency to Baileys' messages.upsert.
+process.stderr.write("messages bench: bare Baileys inbound…\n");
+const bareIn = (await post("/inbound", { pairs: barePhones.map((to, i) => ({ from: bareContacts[i]!, to })), count: inboundCount, perSecond: inboundRate })) as { sent: { id: string; at: number }[] };
+await sleep(3_000);
+bare.stdin!.write("dump\n");
+while (!/ARRIVED (\{.*\})\n/.test(bareOut)) await sleep(50);
+const arrived = JSON.parse(/ARRIVED (\{.*\})\n/.exec(bareOut)![1]!) as Record<string, number>;
+const bareLat = bareIn.sent.filter((x) => arrived[x.id] !== undefined).map((x) => arrived[x.id]! - x.at).sort((a, b) => a - b);
+const bareInbound = { seen: bareLat.length, p50: bareLat[Math.floor(bareLat.length / 2)] ?? NaN, p99: bareLat[Math.floor(bareLat.length * 0.99)] ?? NaN };
+process.stderr.write(`messages bench: bare inbound ${JSON.stringify(bareInbound)}\n`);
 bare.kill("SIGKILL");
 const final = await received();
 gw.child.kill("SIGTERM");
@@ -198,6 +208,11 @@ Inbound: ${inboundResult.sent} texts from the simulator's contacts at ${f(inboun
 \`message.received\` on one WatchEvents (gRPC) stream: p50 **${f(inboundResult.p50, 0)} ms**, p99 **${f(inboundResult.p99, 0)} ms**, max ${f(inboundResult.max, 0)} ms (${inboundResult.seen}/${inboundResult.sent} seen).
 Of that, until Baileys handed the decrypted message to the gateway (\`messages.upsert\`): p50 ${f(prepared.p50, 0)} ms, p99 ${f(prepared.p99, 0)} ms;
 the rest is the gateway's row and event write, the event hub and the stream.
+Floor, the same load into bare Baileys sockets (its own process, keys in memory): send → \`messages.upsert\` p50 ${f(bareInbound.p50, 0)} ms, p99 ${f(bareInbound.p99, 0)} ms (${bareInbound.seen}/${inboundCount} seen).
+The gap before \`messages.upsert\` is Baileys waiting for its key store: every decrypt ends with a \`keys.set\` of the
+ratchet state that Baileys awaits before the next message of the session, and the gateway's key store commits
+it to PostgreSQL behind the lease fence (src/whatsapp/auth-state-store.ts). A session's inbound rate is therefore
+one message per key-write round trip; on this loaded machine that round trip is the latency above.
 
 - **Delivered** = decrypted by the simulated contact (counted by the simulator): from the first send call to the
   last message decrypted. The gateway path includes the API call, the outbox row and its event, the holder's
