@@ -2,7 +2,7 @@
 // `npm run build` (also run by `npm install`/`npm ci` through `prepare`): transpiles src/ and gen/ to
 // dist/ with esbuild, one file per module (no bundling), so `node dist/src/main.js` runs the gateway
 // without a TypeScript loader. Type checking stays with `tsc --noEmit`.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,6 +28,13 @@ function files(dir) {
 }
 
 const all = ["src", "gen"].flatMap((d) => files(join(root, d)));
+const stamp = join(root, "dist", ".build-stamp");
+// `--if-stale` (the test suites' setup): nothing to do when dist/ is newer than every source, so suites
+// running at once (CI runs one per Node line) never rebuild under each other's feet.
+if (process.argv.includes("--if-stale") && existsSync(stamp)) {
+  const built = statSync(stamp).mtimeMs;
+  if (all.every((p) => statSync(join(root, p)).mtimeMs <= built)) process.exit(0);
+}
 const entryPoints = all.filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"));
 // Plain JavaScript modules (.mjs/.js/.cjs) are copied as they are, under their own names.
 const copies = all.filter((p) => /\.(mjs|cjs|js)$/.test(p));
@@ -49,4 +56,5 @@ for (const p of copies) {
   mkdirSync(dirname(join(root, "dist", p)), { recursive: true });
   copyFileSync(join(root, p), join(root, "dist", p));
 }
+writeFileSync(stamp, new Date().toISOString() + "\n");
 process.stderr.write(`build: ${entryPoints.length} modules → dist/ in ${Date.now() - started} ms\n`);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -32,8 +32,12 @@ describe("the client package (packages/client): packed, installed offline, used 
   });
 
   it("npm pack → npm install --offline → ESM import and a typed .ts consumer against a running gateway", async () => {
-    await npm(["run", "--silent", "build:client"], repoRoot);
-    const packed = JSON.parse((await npm(["pack", "--json", "--pack-destination", scratch], join(repoRoot, "packages/client"))).stdout) as {
+    // `npm run build:client`, staged in a directory of this run's own (suites on several Node lines run at once).
+    const stage = join(scratch, "stage");
+    await run(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "packages/client/tsconfig.json", "--outDir", join(stage, "dist")], { cwd: repoRoot });
+    for (const f of ["package.json", "README.md"]) cpSync(join(repoRoot, "packages/client", f), join(stage, f));
+    cpSync(join(repoRoot, "proto"), join(stage, "proto"), { recursive: true });
+    const packed = JSON.parse((await npm(["pack", "--json", "--pack-destination", scratch], stage)).stdout) as {
       filename: string;
       files: { path: string }[];
     }[];
