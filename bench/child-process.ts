@@ -19,7 +19,11 @@ export function startChild(args: string[], env: Record<string, string>, ready: R
   const child = spawn(node, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const p: Proc = { child, stdout: "", stderr: "" };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(" ")} not ready:\n${p.stderr.slice(-2000)}`)), 120_000);
+    const timer = setTimeout(() => {
+      // A child that never became ready must not outlive the bench.
+      child.kill("SIGKILL");
+      reject(new Error(`${args.join(" ")} not ready:\n${p.stderr.slice(-2000)}`));
+    }, 120_000);
     const check = () => {
       const m = ready.exec(p[stream]);
       if (m) {

@@ -28,9 +28,20 @@ const inboundCount = Number(process.env.MSG_BENCH_INBOUND_COUNT ?? 1000);
 const concurrency = 32;
 const loadBefore = loadavg()[0]!;
 
+/** Children to end if the bench fails half-way (none outlives it). */
+const children: { kill(signal?: NodeJS.Signals): boolean }[] = [];
+const failed = (err: unknown) => {
+  process.stderr.write(`messages bench failed: ${String(err)}\n`);
+  for (const c of children) c.kill("SIGKILL");
+  process.exit(1);
+};
+process.on("uncaughtException", failed);
+process.on("unhandledRejection", failed);
+
 await ensurePostgres();
 const db = await createFreshDatabase("wagw_msg_bench");
 const sim = await startChild(["bench/messages/sim-process.ts"], {}, /(\{.*"control".*\})\n/, "stdout");
+children.push(sim.child);
 const { url: simUrl, rootPublicKey, control } = JSON.parse(sim.match[1]!) as { url: string; rootPublicKey: string; control: string };
 const post = async (path: string, body: unknown) => {
   const res = await fetch(`${control}${path}`, { method: "POST", body: JSON.stringify(body) });
@@ -59,6 +70,7 @@ const gw = await startChild(
   /"msg":"ready".*?"url":"([^"]+)"/,
   "stderr",
 );
+children.push(gw.child);
 const gwUrl = gw.match[1]!;
 const key = /API key:\s+(wag_\S+)/.exec(gw.stdout)![1]!;
 const transport = createGrpcTransport({ baseUrl: gwUrl, interceptors: [retryUnavailable(), (next) => (req) => (req.header.set("authorization", `Bearer ${key}`), next(req))] });
@@ -163,6 +175,7 @@ const bare = spawn(process.execPath, ["--import", "tsx", "bench/messages/bare-pr
   env: { ...process.env, SIM_URL: simUrl, SIM_KEY: rootPublicKey, CONTROL: control, BARE_PHONES: barePhones.join(","), BARE_CONTACTS: bareContacts.join(","), BARE_MESSAGES: String(total) },
   stdio: ["pipe", "pipe", "inherit"],
 });
+children.push(bare);
 let bareOut = "";
 bare.stdout!.on("data", (d: Buffer) => (bareOut += d.toString()));
 while (!bareOut.includes("ready\n")) await sleep(50);
