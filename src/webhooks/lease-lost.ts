@@ -6,7 +6,3 @@ export class WebhookLeaseLostError extends Error {
   }
 }
 
-/** A fill found the cursor moved under it (a replay rewound it): reload and try again. */
-export class CursorMovedError extends Error {
-  override name = "CursorMovedError";
-}
