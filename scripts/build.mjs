@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildConsole } from "./build-console.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 let esbuild;
@@ -33,7 +34,8 @@ const stamp = join(root, "dist", ".build-stamp");
 // running at once (CI runs one per Node line) never rebuild under each other's feet.
 if (process.argv.includes("--if-stale") && existsSync(stamp)) {
   const built = statSync(stamp).mtimeMs;
-  if (all.every((p) => statSync(join(root, p)).mtimeMs <= built)) process.exit(0);
+  const sources = [...all, ...files(join(root, "console")), "scripts/build.mjs", "scripts/build-console.mjs"];
+  if (sources.every((p) => statSync(join(root, p)).mtimeMs <= built)) process.exit(0);
 }
 const entryPoints = all.filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"));
 // Plain JavaScript modules (.mjs/.js/.cjs) are copied as they are, under their own names.
@@ -56,5 +58,9 @@ for (const p of copies) {
   mkdirSync(dirname(join(root, "dist", p)), { recursive: true });
   copyFileSync(join(root, p), join(root, "dist", p));
 }
+// The web console served at /console/: one bundle under dist/console.
+const size = await buildConsole(esbuild, root, join(root, "dist", "console"));
 writeFileSync(stamp, new Date().toISOString() + "\n");
-process.stderr.write(`build: ${entryPoints.length} modules → dist/ in ${Date.now() - started} ms\n`);
+process.stderr.write(
+  `build: ${entryPoints.length} modules → dist/, console ${(size.gzipped / 1024).toFixed(1)} KB gzipped → dist/console/ in ${Date.now() - started} ms\n`,
+);

@@ -145,6 +145,8 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** HTTP front: body cap (`MAX_BODY_BYTES`), CORS origins (`CORS_ORIGINS`), SSE heartbeats (`SSE_HEARTBEAT_MS`). */
   http: { maxBodyBytes: number; corsOrigins: string[]; sseHeartbeatMs: number };
+  /** The web console at `/console/` (`CONSOLE_ENABLED`). */
+  console: { enabled: boolean };
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
       corsOrigins: (nonEmpty(env.CORS_ORIGINS) ?? "").split(",").map((o) => o.trim()).filter((o) => o !== ""),
       sseHeartbeatMs: int(env, "SSE_HEARTBEAT_MS", 15_000, 100, 600_000),
     },
+    console: { enabled: bool(env, "CONSOLE_ENABLED", true) },
   };
 }
 

@@ -32,6 +32,7 @@ import { createSupervisor, type Supervisor } from "./whatsapp/supervisor.js";
 import { createDeliveryStore } from "./webhooks/delivery-store.js";
 import { createWebhookDispatcher, type WebhookDispatcher } from "./webhooks/webhook-dispatcher.js";
 import { createWebhookMetrics, webhookGauges } from "./webhooks/webhook-metrics.js";
+import { consoleEndpoints } from "./console/console-endpoints.js";
 import { createWebhookRepository } from "./webhooks/webhook-repository.js";
 import { createWebhookSender } from "./webhooks/webhook-sender.js";
 import { createMessageStore } from "./messages/message-store.js";
@@ -171,7 +172,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const endpoints = new Map([
       ...probeEndpoints(probe, () => stoppingNow),
       ...metricsEndpoint([...rpcMetrics.metrics, ...gatewayGauges(db, hub, rpcMetrics.inFlight), ...clusterGauges(engine), ...webhookMetrics.metrics, ...webhookGauges(db, webhooks.size)]),
+      // The web console at /console/ (same origin as the API; its own strict CSP).
+      ...(config.console.enabled ? consoleEndpoints() : new Map()),
     ]);
+    if (config.console.enabled && !endpoints.has("/console/")) log.warn("console not built (npm run build): /console/ is not served");
     listener = await listen({ host: config.host, port: config.port, tls: config.tls, handler: withRequestContext(withEndpoints(handler, endpoints)), log });
     if (clustered) {
       registry = await joinCluster({
