@@ -84,6 +84,7 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       WA_WEBSOCKET_URL: sim.url,
       WA_ROOT_PUBLIC_KEY: Buffer.from(sim.rootPublicKey).toString("base64"),
       WA_CONNECT_TIMEOUT_MS: "5000",
+      WA_QR_TIMEOUT_MS: "5000", // the QR rotates while the page is open: it must redraw
       MEDIA_ALLOW_PRIVATE: "true",
       OUTBOX_POLL_MS: "500",
       WEBHOOK_ALLOW_HTTP: "true",
@@ -140,11 +141,24 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       await page.fill('form[aria-label="New session"] input[name="ratePerMin"]', "30");
       await page.click('form[aria-label="New session"] button[type="submit"]');
       const qr = await page.waitForFunction(() => (globalThis as any).document.querySelector("#qr")?.dataset.qr as string | undefined, undefined, { timeout: 30_000 });
-      const ref = (await qr.jsonValue()) as string;
+      const first = (await qr.jsonValue()) as string;
+      const firstAttempt = Number(await text(page, "#qr-attempt"));
       const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
       expect(id).not.toBe("");
-      expect(Number(await text(page, "#qr-attempt"))).toBeGreaterThanOrEqual(1);
+      expect(firstAttempt).toBeGreaterThanOrEqual(1);
       expect(Number(await text(page, "#qr-expiry"))).toBeGreaterThan(0);
+      expect(Number(await text(page, "#qr-expiry"))).toBeLessThanOrEqual(5);
+      // The QR rotates: the page redraws it from the auth.qr events, with the next attempt number.
+      const rotated = await page.waitForFunction(
+        (prev) => {
+          const q = (globalThis as any).document.querySelector("#qr")?.dataset.qr as string | undefined;
+          return q && q !== prev ? q : undefined;
+        },
+        first,
+        { timeout: 20_000 },
+      );
+      const ref = (await rotated.jsonValue()) as string;
+      expect(Number(await text(page, "#qr-attempt"))).toBeGreaterThan(firstAttempt);
       const dark = await page.evaluate(() => {
         const c = (globalThis as any).document.querySelector("#qr");
         const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data as Uint8ClampedArray;
