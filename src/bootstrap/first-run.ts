@@ -30,6 +30,8 @@ export function firstRunBanner(key: FirstRunKey, url: string): string {
     `    organization: ${key.organizationId}`,
     `    API key:      ${key.secret}`,
     "",
+    `  Web console: ${url}/console/ (paste the key there)`,
+    "",
     "  Try it (Connect, plain curl over HTTP/1.1):",
     `    curl -sS ${url}/wagateway.v1.SessionService/CreateSession \\`,
     `      -H "Authorization: Bearer ${key.secret}" -H "Content-Type: application/json" -d '{"label":"Support line"}'`,
