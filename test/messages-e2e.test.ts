@@ -68,7 +68,7 @@ describe.each(backends)("messages end to end on $name (real Baileys against the 
     await sim.scanQr((await sessions.getQrCode({ session: id })).qr, { phoneNumber: phone });
     await waitForStatus(sessions, id, SessionStatus.WORKING);
     alice = sim.contact(`1557${process.pid % 1000}0001`, { name: "Alice" });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await tap?.stop();
     await gw?.close();
