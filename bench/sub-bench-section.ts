@@ -7,7 +7,7 @@ const end = "<!-- sub-benchmarks:end -->";
 /** The engine, event-stream, scale-out and webhook benches, each with the command that rewrites it. */
 const benches = [
   { file: "benchmarks/engine.md", title: "WhatsApp engine: idle sessions and restart", command: "npm run bench:engine" },
-  { file: "benchmarks/events.md", title: "Event stream: delivery latency and append rate", command: "npm run bench:events" },
+  { file: "benchmarks/events.md", title: "Event stream: fan-out against a bare-server floor", command: "npm run bench:events" },
   { file: "benchmarks/failover.md", title: "Scale-out: failover and lease traffic", command: "npm run bench:failover" },
   { file: "benchmarks/webhooks.md", title: "Webhooks: deliveries per second and event-to-2xx latency", command: "npm run bench:webhooks" },
   { file: "benchmarks/messages.md", title: "Messages: outbound rate and inbound latency", command: "npm run bench:messages" },

@@ -28,4 +28,11 @@ const org = "org_bench";
 const read = (await keys.create({ organizationId: org, name: "bench read", permissions: ["read"] })).secret;
 const manage = (await keys.create({ organizationId: org, name: "bench manage", permissions: ["manage"] })).secret;
 process.stdout.write(`${JSON.stringify({ url: gw.url, read, manage })}\n`);
+process.on("uncaughtException", (err) => {
+  process.stderr.write(`gateway process: uncaught ${String(err instanceof Error ? err.stack : err)}\n`);
+  process.exit(70);
+});
+process.on("exit", (code) => {
+  if (code !== 0) process.stderr.write(`gateway process exiting ${code}; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+});
 process.on("SIGTERM", () => void gw.stop().then(() => process.exit(0)));

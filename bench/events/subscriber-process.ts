@@ -26,6 +26,12 @@ let duplicates = 0;
 let lastReceipt = 0;
 let opened = 0;
 let failed = 0;
+/** Streams the server ended (or reset) while the bench still read them. */
+let ended = 0;
+let exiting = false;
+const onEnded = () => {
+  if (!exiting) ended++;
+};
 const label = /s:(\d+):t:([\d.]+)/;
 
 function onEvent(seen: Uint8Array, text: string, at: number) {
@@ -46,7 +52,7 @@ function markOpen() {
 }
 function markFailed(err: unknown) {
   failed++;
-  process.stderr.write(`stream failed: ${String(err)}\n`);
+  if (failed <= 3) process.stderr.write(`stream failed: ${String(err)}\n`);
   if (opened + failed === count) process.send!({ type: "open", opened, failed });
 }
 
@@ -82,7 +88,7 @@ function sseReader(seen: Uint8Array) {
 const auth: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
 const emptyEnvelope = Buffer.alloc(5);
 
-function openH1(i: number) {
+function openH1(i: number, attempt = 1): void {
   const seen = new Uint8Array(Math.min(maxSeq, 1_000_000));
   const headers = protocol === "sse" ? { ...auth, accept: "text/event-stream" } : { ...auth, "content-type": "application/connect+proto", "connect-protocol-version": "1", "content-length": "5" };
   const req = http.request(`${url}${path}`, { method: protocol === "sse" ? "GET" : "POST", headers, agent: false }, (res) => {
@@ -90,8 +96,16 @@ function openH1(i: number) {
     markOpen();
     res.on("data", protocol === "sse" ? sseReader(seen) : envelopeReader(seen));
     res.on("error", () => {});
+    res.once("close", onEnded);
   });
-  req.on("error", (err) => (opened + failed < count ? markFailed(err) : undefined));
+  let open = false;
+  req.on("response", () => (open = true));
+  req.on("error", (err) => {
+    if (open) return;
+    // A refused or reset connection (a full accept queue) is retried, as a client would.
+    if (attempt < 3) setTimeout(() => openH1(i, attempt + 1), 200 * attempt);
+    else markFailed(err);
+  });
   req.end(protocol === "sse" ? undefined : emptyEnvelope);
   void i;
 }
@@ -106,6 +120,7 @@ function openGrpc(i: number) {
   const seen = new Uint8Array(Math.min(maxSeq, 1_000_000));
   const stream = sessions[sessions.length - 1]!.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...auth });
   stream.on("response", (h) => (h[":status"] === 200 ? markOpen() : markFailed(new Error(`status ${h[":status"]}`))));
+  stream.once("close", onEnded);
   stream.on("data", envelopeReader(seen));
   stream.on("error", () => {});
   stream.end(emptyEnvelope);
@@ -119,6 +134,9 @@ for (let i = 0; i < count; i++) {
 }
 
 process.on("message", (msg: { type: string }) => {
-  if (msg.type === "stats") process.send!({ type: "stats", received, duplicates, lastReceipt, hist: hist.toJSON() });
-  if (msg.type === "exit") process.exit(0);
+  if (msg.type === "stats") process.send!({ type: "stats", received, duplicates, lastReceipt, ended, failed, hist: hist.toJSON() });
+  if (msg.type === "exit") {
+    exiting = true;
+    process.exit(0);
+  }
 });
