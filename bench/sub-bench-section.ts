@@ -15,7 +15,8 @@ const benches = [
 
 /**
  * The section of docs/BENCHMARKS.md that carries the other benches' figures:
- * each one's first table and measurement line, copied from its own file.
+ * each one's first table, measurement line and aims (if any), copied from
+ * its own file.
  */
 export function subBenchSection(): string[] {
   const lines = [start, "## Engine, event stream, scale-out, webhooks and messages", ""];
@@ -32,6 +33,12 @@ export function subBenchSection(): string[] {
     const table = [];
     for (let i = first; i >= 0 && i < text.length && text[i]!.startsWith("|"); i++) table.push(text[i]!);
     lines.push(`From [${b.file}](${b.file}) (\`${b.command}\`, which rewrites it and this section). ${measured ?? ""}`, "", ...table, "");
+    // The aims, when the file states them (met or missed, with the reason).
+    const aims = text.findIndex((l) => l.startsWith("## Aims"));
+    if (aims >= 0) {
+      const next = text.findIndex((l, i) => i > aims && l.startsWith("## "));
+      lines.push(`**${text[aims]!.slice(3)}**`, ...text.slice(aims + 1, next < 0 ? undefined : next), "");
+    }
   }
   lines.push(end, "");
   return lines;
