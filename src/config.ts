@@ -125,14 +125,38 @@ export interface Config {
     mediaAllowHttp: boolean;
     /** Allow media URLs on private, loopback and link-local addresses (`MEDIA_ALLOW_PRIVATE`). */
     mediaAllowPrivate: boolean;
-    /** A message not sent this long after it was accepted fails as `expired` (`MESSAGE_EXPIRY_MS`). */
+    /** A message not sent this long after it was accepted fails as `expired` (`MESSAGE_TTL_MS`; `MESSAGE_EXPIRY_MS` is read as an older name). */
     expiryMs: number;
+    /** How often every gateway fails queued messages past their expiry, held or not (`MESSAGE_EXPIRY_SCAN_MS`). */
+    expiryScanMs: number;
+    /** How long an `Idempotency-Key` is remembered per session (`IDEMPOTENCY_KEY_TTL_MS`). */
+    idempotencyTtlMs: number;
     /** Messages older than this are pruned (`MESSAGES_RETENTION_MS`). */
     retentionMs: number;
     /** How long a CheckNumbers answer is reused (`NUMBER_CHECK_TTL_MS`). */
     numberCheckTtlMs: number;
     /** A working session's holder looks for queued messages at least this often (`OUTBOX_POLL_MS`). */
     outboxPollMs: number;
+  };
+  /** How a session's holder sends: pacing, typing, WhatsApp's restrictions. */
+  sending: {
+    /** Length of the "per minute" window of `ratePerMin` (`PACING_MINUTE_MS`; only tests shorten it). */
+    minuteMs: number;
+    /** Length of the "per hour" window of `ratePerHour` (`PACING_HOUR_MS`; only tests shorten it). */
+    hourMs: number;
+    /** Random pause between two sends of a session, lower and upper bound (`SEND_JITTER_MIN_MS`, `SEND_JITTER_MAX_MS`). */
+    jitterMinMs: number;
+    jitterMaxMs: number;
+    /** After a (re)connect or take-over, the rate climbs from `rampStartPercent` % to 100 % over this long (`PACING_RAMP_MS`, 0 = off). */
+    rampMs: number;
+    /** Share of `ratePerMin` allowed right after a (re)connect (`PACING_RAMP_START_PERCENT`). */
+    rampStartPercent: number;
+    /** Typing (`presenceTyping`): `composing` lasts `TYPING_MIN_MS` + `TYPING_MS_PER_CHAR` per character, at most `TYPING_MAX_MS`. */
+    typingMinMs: number;
+    typingMsPerChar: number;
+    typingMaxMs: number;
+    /** How long sends to new chats stay held after error 463 when WhatsApp gives no end time (`REACHOUT_TIMELOCK_HOLD_MS`). */
+    reachoutHoldMs: number;
   };
   /** Grace period for in-flight calls on shutdown. */
   shutdownGraceMs: number;
@@ -237,11 +261,14 @@ export function loadConfig(env: Env = process.env): Config {
       mediaFetchTimeoutMs: int(env, "MEDIA_FETCH_TIMEOUT_MS", 30_000, 100, 600_000),
       mediaAllowHttp: bool(env, "MEDIA_ALLOW_HTTP", false),
       mediaAllowPrivate: bool(env, "MEDIA_ALLOW_PRIVATE", false),
-      expiryMs: int(env, "MESSAGE_EXPIRY_MS", 24 * 3_600_000, 1_000, 365 * 24 * 3_600_000),
+      expiryMs: int(env, nonEmpty(env.MESSAGE_TTL_MS) === undefined && nonEmpty(env.MESSAGE_EXPIRY_MS) !== undefined ? "MESSAGE_EXPIRY_MS" : "MESSAGE_TTL_MS", 4 * 3_600_000, 1_000, 7 * 24 * 3_600_000),
+      expiryScanMs: int(env, "MESSAGE_EXPIRY_SCAN_MS", 10_000, 50, 3_600_000),
+      idempotencyTtlMs: int(env, "IDEMPOTENCY_KEY_TTL_MS", 24 * 3_600_000, 60_000, 30 * 24 * 3_600_000),
       retentionMs: int(env, "MESSAGES_RETENTION_MS", 90 * 24 * 3_600_000, 60_000, 10 * 365 * 24 * 3_600_000),
       numberCheckTtlMs: int(env, "NUMBER_CHECK_TTL_MS", 7 * 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
       outboxPollMs: int(env, "OUTBOX_POLL_MS", 5_000, 50, 600_000),
     },
+    sending: sendingConfig(env),
     shutdownGraceMs: int(env, "SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     trustedProxies: trustedProxies(env),
     logLevel: level(env, "LOG_LEVEL", "info"),
@@ -260,6 +287,25 @@ function trustedProxies(env: Env): TrustedProxies | undefined {
   const parsed = parseTrustedProxies(entries);
   if ("bad" in parsed) throw new ConfigError(`TRUSTED_PROXIES: "${parsed.bad}" is not an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`);
   return parsed;
+}
+
+function sendingConfig(env: Env): Config["sending"] {
+  const c: Config["sending"] = {
+    minuteMs: int(env, "PACING_MINUTE_MS", 60_000, 100, 60_000),
+    hourMs: int(env, "PACING_HOUR_MS", 3_600_000, 1_000, 3_600_000),
+    jitterMinMs: int(env, "SEND_JITTER_MIN_MS", 1_000, 0, 600_000),
+    jitterMaxMs: int(env, "SEND_JITTER_MAX_MS", 3_000, 0, 600_000),
+    rampMs: int(env, "PACING_RAMP_MS", 300_000, 0, 24 * 3_600_000),
+    rampStartPercent: int(env, "PACING_RAMP_START_PERCENT", 25, 1, 100),
+    typingMinMs: int(env, "TYPING_MIN_MS", 800, 0, 60_000),
+    typingMsPerChar: int(env, "TYPING_MS_PER_CHAR", 40, 0, 10_000),
+    typingMaxMs: int(env, "TYPING_MAX_MS", 6_000, 0, 60_000),
+    reachoutHoldMs: int(env, "REACHOUT_TIMELOCK_HOLD_MS", 24 * 3_600_000, 1_000, 30 * 24 * 3_600_000),
+  };
+  if (c.jitterMaxMs < c.jitterMinMs) throw new ConfigError("SEND_JITTER_MAX_MS must be at least SEND_JITTER_MIN_MS");
+  if (c.typingMaxMs < c.typingMinMs) throw new ConfigError("TYPING_MAX_MS must be at least TYPING_MIN_MS");
+  if (c.hourMs < c.minuteMs) throw new ConfigError("PACING_HOUR_MS must be at least PACING_MINUTE_MS");
+  return c;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -37,6 +37,8 @@ import { createWebhookRepository } from "./webhooks/webhook-repository.js";
 import { createWebhookSender } from "./webhooks/webhook-sender.js";
 import { createMessageStore } from "./messages/message-store.js";
 import { startMessageRetention } from "./messages/message-retention.js";
+import { startMessageExpiry } from "./messages/expiry.js";
+import { createSendingStore } from "./messages/sending-store.js";
 
 /** A running gateway. */
 export interface Gateway {
@@ -114,8 +116,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     // A message queued through any gateway wakes the outbox of the one holding its session.
     hub.observe((e) => {
       if (e.type === "message.status" && e.data.status === "queued") engine.kickOutbox(e.sessionId);
+      // New rates apply to what is still queued: the holder's waiting message looks again.
+      if (e.type === "session.updated") engine.kickOutbox(e.sessionId);
     });
     const stopMessageRetention = startMessageRetention(messages, { maxAgeMs: config.messages.retentionMs, intervalMs: 60_000 }, log);
+    const stopMessageExpiry = startMessageExpiry(createSendingStore(db, eventLog), config.messages.expiryScanMs, log);
     const tokens = clustered ? internalTokens(await loadClusterSecret(db)) : undefined;
     const holders = tokens ? holderClients(tokens, config.gatewayId) : undefined;
     const apiKeys = createApiKeyRepository(db);
@@ -221,6 +226,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           shutdown.abort();
           stopRetention();
           stopMessageRetention();
+          stopMessageExpiry();
           await pgListener?.close();
           await db.destroy();
           if (engineDb !== db) await engineDb.destroy();

@@ -223,16 +223,16 @@ describe.each(backends)("messages end to end on $name (real Baileys against the 
   });
 
   it("WhatsApp's error ack fails the message as rejected with its code (messages.update and the buffered-upsert path)", async () => {
-    alice.failSends(463, { times: 1, delayMs: 400 });
+    alice.failSends(479, { times: 1, delayMs: 400 });
     const late = (await messages.sendMessage({ session: id, to: alice.phone, content: { case: "text", value: { body: "late reject" } } })).message!;
     const failedLate = await waitStatus(late.id, MessageStatus.FAILED);
     expect(failedLate.statusReason).toBe("rejected");
-    alice.failSends(463, { times: 1 });
+    alice.failSends(479, { times: 1 });
     const fast = (await messages.sendMessage({ session: id, to: alice.phone, content: { case: "text", value: { body: "fast reject" } } })).message!;
     const failedFast = await waitStatus(fast.id, MessageStatus.FAILED);
     expect(failedFast.statusReason).toBe("rejected");
     const ev = eventsOf("message.status", (e) => (e.data as { messageId: string; status: string }).messageId === fast.id && (e.data as { status: string }).status === "failed")[0];
-    expect(ev?.data).toMatchObject({ reason: "rejected", errorCode: 463 });
+    expect(ev?.data).toMatchObject({ reason: "rejected", errorCode: 479 });
   });
 
   it("a media URL that cannot be fetched fails the message media_unavailable; the process goes on", async () => {

@@ -4,7 +4,7 @@ import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
 import { httpCall, type HttpResult } from "./rest/http-call.js";
 import { type OpenApiCheck, openApiCheck } from "./rest/openapi-check.js";
 
-/** The keys of the seed's example row (seed/sessions-api.txt), plus our statusReason and lastError. */
+/** The keys of the seed's example row (seed/sessions-api.txt); ours (statusReason, lastError, restriction) are added where checked. */
 const seedKeys = [
   "autoRead",
   "createdAt",
@@ -72,7 +72,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     const r = await call("POST", "/api/v1/sessions", { raw: "{}", headers: { "content-type": "application/json" } });
     expect(r.status).toBe(201);
     expect(r.headers["content-type"]).toBe("application/json");
-    expect(Object.keys(r.json).sort()).toEqual([...seedKeys, "statusReason", "lastError"].sort());
+    expect(Object.keys(r.json).sort()).toEqual([...seedKeys, "statusReason", "lastError", "restriction"].sort());
     expect(r.json).toMatchObject({
       organizationId: org,
       label: null,
@@ -90,6 +90,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
       lastConnectedAt: null,
       statusReason: null,
       lastError: null,
+      restriction: null,
     });
     expect(r.json.id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(typeof r.json.createdAt).toBe("number");
@@ -117,7 +118,7 @@ describe.each(backends)("REST contract routes on $name", (backend) => {
     expect(Object.keys(list.json).sort()).toEqual(["nextCursor", "sessions"]);
     expect(list.json.nextCursor).toBeNull();
     expect(list.json.sessions.map((s: { id: string }) => s.id)).toContain(id);
-    for (const s of list.json.sessions) expect(Object.keys(s).sort()).toEqual([...seedKeys, "statusReason", "lastError"].sort());
+    for (const s of list.json.sessions) expect(Object.keys(s).sort()).toEqual([...seedKeys, "statusReason", "lastError", "restriction"].sort());
 
     const updated = await call("PATCH", `/api/v1/sessions/${id}`, { body: { label: "", ratePerMin: 7 } });
     expect(updated.status).toBe(200);

@@ -35,6 +35,14 @@ export interface SessionsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   last_connected_at: Timestamp | null;
+  /** WhatsApp's restriction on the number (`reachout_timelock`), if any. */
+  restriction_reason: string | null;
+  restriction_since: Timestamp | null;
+  /** When the restriction ends: WhatsApp's time when `restriction_until_known`, else the gateway's estimate. */
+  restriction_until: Timestamp | null;
+  restriction_until_known: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Our id of the message WhatsApp refused. */
+  restriction_message_id: string | null;
 }
 
 /** `api_keys`: hashed bearer secrets with the permissions they carry. */

@@ -4,6 +4,7 @@ export const eventTypes = [
   "session.updated",
   "session.deleted",
   "session.status",
+  "session.restricted",
   "auth.qr",
   "auth.pairing_code",
   "auth.paired",

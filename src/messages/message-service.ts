@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import { lookup } from "node:dns/promises";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MediaType } from "@whiskeysockets/baileys";
 import { downloadContentFromMessage, generateMessageIDV2, normalizeMessageContent } from "../whatsapp/baileys.js";
@@ -11,7 +10,6 @@ import {
   GetMessageResponseSchema,
   ListMessagesResponseSchema,
   MessageService,
-  SendMessageRequestSchema,
   SendMessageResponseSchema,
 } from "../../gen/wagateway/v1/message_service_pb.js";
 import { MessageDirection } from "../../gen/wagateway/v1/message_pb.js";
@@ -32,6 +30,8 @@ import { validateSend } from "./message-validation.js";
 import { isMediaKind } from "./message-words.js";
 import { checkNumbers } from "./number-checks.js";
 import { storedWaMessage } from "./outbound-content.js";
+import { messageTtlMs } from "./expiry.js";
+import { idempotencyKeyOf, releaseStaleKey, requestFingerprint } from "./idempotency.js";
 
 /** What the message handlers need. */
 export interface MessageServiceDeps {
@@ -99,9 +99,10 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
         }
         if (draft.type === "revoke" && target.direction !== "out") throw validationError({ [field]: "only the session's own messages can be revoked" });
       }
-      const key = ctx.requestHeader.get("idempotency-key");
-      if (key !== null && (key === "" || key.length > 200)) throw validationError({ "idempotency-key": "must be 1 to 200 characters" });
+      const key = idempotencyKeyOf(ctx.requestHeader);
+      const ttlMs = messageTtlMs(req.ttlMs, config.expiryMs);
       const now = new Date();
+      if (key !== null) await releaseStaleKey(deps.db, s.id, key, new Date(now.getTime() - config.idempotencyTtlMs));
       const { row } = await store.enqueue({
         id: ulid(now.getTime()),
         organization_id: s.organization_id,
@@ -122,13 +123,13 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
         status: "queued",
         status_reason: null,
         idempotency_key: key,
-        request_hash: key === null ? null : createHash("sha256").update(toBinary(SendMessageRequestSchema, req)).digest("hex"),
+        request_hash: key === null ? null : requestFingerprint(req, s.id),
         created_at: now,
         sent_at: null,
         delivered_at: null,
         read_at: null,
         not_before: null,
-        expires_at: new Date(now.getTime() + config.expiryMs),
+        expires_at: new Date(now.getTime() + ttlMs),
         updated_at: now,
       });
       engine.kickOutbox(s.id);

@@ -2,7 +2,9 @@ import type { proto, WAMessage, WAMessageKey, WASocket } from "@whiskeysockets/b
 import { BufferJSON } from "../whatsapp/baileys.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { retryTransient } from "../db/database-unavailable.js";
-import type { MessageRow, NewMessageRow } from "../db/schema.js";
+import type { Config } from "../config.js";
+import type { MessageRow, NewMessageRow, SessionRow } from "../db/schema.js";
+import type { EngineStore } from "../whatsapp/engine-store.js";
 import type { Logger } from "../logger.js";
 import { ulid } from "../util/ulid.js";
 import { bareJid, contactOfJid } from "./addressing.js";
@@ -11,6 +13,10 @@ import { messageJson } from "./message-json.js";
 import type { MessageEvent, MessageFence, MessageStore, StatusChange } from "./message-store.js";
 import { normalizeContent } from "./normalize.js";
 import { outboundContent, quotable, storedWaMessage } from "./outbound-content.js";
+import { activeRestriction, endTimeOf, reachoutTimelockCode, restrictionPatch } from "./restrictions.js";
+import { SendPacer } from "./send-pacer.js";
+import type { SendingStore } from "./sending-store.js";
+import { typesBefore, typingMs } from "./typing.js";
 
 /** What one session's messaging needs. */
 export interface SessionMessagingDeps {
@@ -24,6 +30,11 @@ export interface SessionMessagingDeps {
   log: Logger;
   /** A fenced write was refused: another gateway holds the session now. */
   onLeaseLost: () => void;
+  /** Pacing, restrictions and expiry queries. */
+  sending: SendingStore;
+  /** The session row as the engine writes it (fenced): restrictions are recorded there. */
+  engine: EngineStore;
+  settings: Config["sending"];
 }
 
 /** Baileys' WebMessageInfo status numbers. */
@@ -52,9 +63,11 @@ export class SessionMessaging {
   /** Baileys events are handled one after another, in arrival order. */
   private inbound: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly pacer: SendPacer;
 
   constructor(private readonly deps: SessionMessagingDeps) {
     this.log = deps.log.child({ sessionId: deps.sessionId, component: "messages" });
+    this.pacer = new SendPacer({ sessionId: deps.sessionId, settings: deps.settings, store: deps.sending, fence: deps.fence, session: () => deps.engine.get(deps.sessionId), pending: () => deps.store.pending(deps.sessionId, 50) });
   }
 
   /** Takes a new socket: its message events are handled from now on. */
@@ -73,7 +86,11 @@ export class SessionMessaging {
 
   /** The session is working (socket open and logged in) or not; working starts the outbox. */
   setWorking(working: boolean): void {
+    const was = this.working;
     this.working = working && !this.stopped;
+    // A (re)connect or take-over: the budget is read again from what was sent, and the rate ramps up.
+    if (this.working && !was) this.pacer.restart();
+    if (!this.working) this.pacer.wakeUp();
     if (this.working) this.kick();
   }
 
@@ -83,11 +100,14 @@ export class SessionMessaging {
     this.working = false;
     this.sock = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.pacer.wakeUp();
   }
 
   /** New messages may be queued: send them when working. */
   kick(): void {
     if (!this.working) return;
+    // A waiting message looks at the session's rates again (UpdateSession applies to what is queued).
+    this.pacer.wakeUp();
     if (this.running) {
       this.again = true;
       return;
@@ -141,39 +161,116 @@ export class SessionMessaging {
   // ---- outbox -------------------------------------------------------------
 
   /**
-   * Sends the outbox in order. Each batch is marked `sending` in one
-   * transaction before any of it is written to the socket, and the messages
-   * written are marked `sent` a few at a time after their writes (a crash in
-   * between leaves them `sending`: the next holder writes them again with the
-   * same WhatsApp ids).
+   * Sends the outbox in order, each message when its turn comes (pacing,
+   * then typing). The messages that may go at once are marked `sending`
+   * in one transaction before any of them is written to the socket, and the
+   * messages written are marked `sent` a few at a time after their writes
+   * (a crash in between leaves them `sending`: the next holder writes them
+   * again with the same WhatsApp ids).
    */
   private async drain(): Promise<void> {
     while (this.working) {
       this.again = false;
       const rows = await this.deps.store.pending(this.deps.sessionId, 50);
       if (rows.length === 0) return;
-      const now = Date.now();
-      const expired = rows.filter((r) => r.status === "queued" && r.expires_at && r.expires_at.getTime() < now);
-      for (const row of expired) await this.transition(row, { to: "failed", reason: "expired", from: ["queued"], patch: { media_data: null } });
-      const queued = rows.filter((r) => r.status === "queued" && !expired.includes(r));
-      const marked = await this.write(() => this.deps.store.transitionMany(this.deps.sessionId, queued.map((r) => r.id), { to: "sending", from: ["queued"] }, this.deps.fence));
-      const markedIds = new Map(marked.map((r) => [r.id, r]));
-      const batch = rows.filter((r) => r.status === "sending" || markedIds.has(r.id)).map((r) => markedIds.get(r.id) ?? r);
       const sent: { id: string; waMessage: string | null; at: Date }[] = [];
       const flush = async () => {
         const done = sent.splice(0);
         if (done.length > 0) await this.write(() => this.deps.store.markSent(this.deps.sessionId, done, this.deps.fence));
       };
-      for (const row of batch) {
-        const outcome = this.working ? await this.sendOne(row) : "stop";
-        if (outcome === "stop") {
+      let i = 0;
+      while (i < rows.length) {
+        const row = rows[i]!;
+        if (!this.working) break;
+        if (await this.refusedBeforeTurn(row)) {
+          i++;
+          continue;
+        }
+        const typing = (sess: SessionRow) => (sess.presence_typing && typesBefore(row) ? typingMs(row, this.deps.settings) : 0);
+        const turn = await this.pacer.waitTurn(row, typing, () => this.working);
+        if (!turn || !this.working) break;
+        if (await this.refusedBeforeTurn(row, turn.session)) {
+          i++;
+          continue;
+        }
+        if (!(await this.type(row, typing(turn.session), turn.at))) break;
+        // Those right behind it that may go now too (no typing, budget left) go in the same batch.
+        const group = [row];
+        const more = this.pacer.allowedNow(turn.session, rows.length - i - 1);
+        for (let k = i + 1; k < rows.length && group.length <= more; k++) {
+          const r = rows[k]!;
+          if (typing(turn.session) > 0 || (turn.session.presence_typing && typesBefore(r)) || this.expired(r) || activeRestriction(turn.session)) break;
+          group.push(r);
+        }
+        i += group.length;
+        const queued = group.filter((r) => r.status === "queued");
+        const marked = await this.write(() => this.deps.store.transitionMany(this.deps.sessionId, queued.map((r) => r.id), { to: "sending", from: ["queued"] }, this.deps.fence));
+        const markedIds = new Map(marked.map((r) => [r.id, r]));
+        for (const r of group) this.pacer.forget(r.id);
+        const batch = group.filter((r) => r.status === "sending" || markedIds.has(r.id)).map((r) => markedIds.get(r.id) ?? r);
+        let stop = false;
+        for (const r of batch) {
+          const outcome = this.working ? await this.sendOne(r) : "stop";
+          if (outcome === "stop") {
+            stop = true;
+            break;
+          }
+          if (outcome !== "failed") {
+            this.pacer.record(outcome.at.getTime());
+            sent.push(outcome);
+          }
+          if (sent.length >= 10) await flush();
+        }
+        if (stop) {
           await flush();
           return;
         }
-        if (outcome !== "failed") sent.push(outcome);
-        if (sent.length >= 10) await flush();
       }
       await flush();
+      if (!this.working) return;
+    }
+  }
+
+  private expired(row: MessageRow): boolean {
+    return row.expires_at !== null && row.expires_at.getTime() < Date.now();
+  }
+
+  /**
+   * Fails a waiting message that can no longer go out: past its expiry, or
+   * (queued, to a chat that never wrote to us) while WhatsApp restricts the
+   * session. True when it did.
+   */
+  private async refusedBeforeTurn(row: MessageRow, known?: SessionRow): Promise<boolean> {
+    if (this.expired(row)) {
+      this.pacer.forget(row.id);
+      await this.transition(row, { to: "failed", reason: "expired", from: ["queued", "sending"], patch: { media_data: null } });
+      return true;
+    }
+    if (row.status !== "queued") return false;
+    const session = known ?? (await this.deps.engine.get(this.deps.sessionId));
+    const r = session && activeRestriction(session);
+    if (!r || (await this.deps.sending.chatWroteToUs(row))) return false;
+    this.log.info("message to a new chat refused: the session is restricted", { messageId: row.id, reason: r.reason, until: r.until });
+    this.pacer.forget(row.id);
+    await this.transition(row, { to: "failed", reason: r.reason, from: ["queued"], patch: { media_data: null }, eventData: { restrictedUntil: r.until } });
+    return true;
+  }
+
+  /** `composing` in the chat for `ms` (and at least until `until`), then `paused`; false when the socket went away. */
+  private async type(row: MessageRow, ms: number, until: number): Promise<boolean> {
+    if (ms <= 0) return true;
+    const sock = this.sock;
+    if (!sock) return false;
+    try {
+      await sock.sendPresenceUpdate("composing", row.chat_id);
+      await new Promise((r) => setTimeout(r, Math.max(ms, until - Date.now())));
+      if (!this.working || sock !== this.sock) return false;
+      await sock.sendPresenceUpdate("paused", row.chat_id);
+      return true;
+    } catch (err) {
+      this.log.info("typing indicator failed; will retry", { messageId: row.id, err: (err as Error).message });
+      if (this.working && sock === this.sock) this.retryLater();
+      return false;
     }
   }
 
@@ -204,13 +301,14 @@ export class SessionMessaging {
       if (!this.working || sock !== this.sock || (code !== undefined && transientCodes.has(code))) {
         // Left `sending`: the next attempt (here or on the next holder) uses the same WhatsApp id.
         this.log.info("send interrupted; will retry with the same id", { messageId: row.id, code });
+        this.pacer.record(Date.now());
         if (this.working && sock === this.sock) this.retryLater();
         return "stop";
       }
       this.log.warn("WhatsApp refused the message", { messageId: row.id, code, err: (err as Error).message });
       await this.transition(row, {
         to: "failed",
-        reason: "rejected",
+        reason: code === reachoutTimelockCode ? "reachout_timelock" : "rejected",
         from: ["sending"],
         patch: { media_data: null },
         eventData: { errorCode: code ?? null, error: (err as Error).message },
@@ -257,11 +355,27 @@ export class SessionMessaging {
     const row = await this.deps.store.byWaId(this.deps.sessionId, waId);
     if (!row || row.direction !== "out") return;
     const code = params[0] ?? null;
-    await this.transition(row, {
+    const timelock = Number(code) === reachoutTimelockCode;
+    // Failed for good: nothing retries a refused message automatically.
+    const failed = await this.transition(row, {
       to: "failed",
-      reason: "rejected",
+      reason: timelock ? "reachout_timelock" : "rejected",
       from: ["sending", "sent", "delivered"],
       eventData: { errorCode: code === null ? null : Number(code) || code, error: params[1] ?? null },
+    });
+    if (timelock && failed) await this.restricted(row, params);
+  }
+
+  /** WhatsApp refused a message with 463: the session records the reach-out timelock (and says so as an event). */
+  private async restricted(row: MessageRow, params: readonly (string | null | undefined)[]): Promise<void> {
+    const now = Date.now();
+    const known = endTimeOf(params, now);
+    const until = known ?? now + this.deps.settings.reachoutHoldMs;
+    const reason = "reachout_timelock";
+    this.log.warn("WhatsApp restricts this number: sends to new chats are refused", { messageId: row.id, until, untilKnown: known !== undefined });
+    await this.deps.engine.apply(this.deps.sessionId, {
+      patch: restrictionPatch(reason, new Date(now), new Date(until), known !== undefined, row.id),
+      events: [{ type: "session.restricted", data: { reason, since: now, until, untilKnown: known !== undefined, messageId: row.id } }],
     });
   }
 

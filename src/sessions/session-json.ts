@@ -1,4 +1,5 @@
 import type { SessionRow } from "../db/schema.js";
+import { activeRestriction } from "../messages/restrictions.js";
 
 /** A session in the contract's JSON shape (every key, `null` when absent, epoch ms), as carried in event data. */
 export function sessionJson(row: SessionRow): Record<string, unknown> {
@@ -22,5 +23,6 @@ export function sessionJson(row: SessionRow): Record<string, unknown> {
     createdAt: row.created_at.getTime(),
     updatedAt: row.updated_at.getTime(),
     lastConnectedAt: row.last_connected_at?.getTime() ?? null,
+    restriction: activeRestriction(row) ?? null,
   };
 }

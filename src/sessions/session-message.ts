@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type Session, SessionSchema, SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import type { SessionRow } from "../db/schema.js";
+import { activeRestriction } from "../messages/restrictions.js";
 
 const statusOf: Record<string, SessionStatus> = {
   stopped: SessionStatus.STOPPED,
@@ -32,5 +33,12 @@ export function toSessionMessage(row: SessionRow): Session {
     lastConnectedAt: row.last_connected_at ? BigInt(row.last_connected_at.getTime()) : undefined,
     statusReason: row.status_reason ?? undefined,
     lastError: row.last_error ?? undefined,
+    restriction: restrictionMessage(row),
   });
+}
+
+/** The session's restriction while it lasts, as its protobuf message. */
+function restrictionMessage(row: SessionRow) {
+  const r = activeRestriction(row);
+  return r && { reason: r.reason, since: BigInt(r.since), until: BigInt(r.until), untilKnown: r.untilKnown, messageId: r.messageId ?? undefined };
 }

@@ -17,6 +17,7 @@ import { type QrInfo, SessionRuntime } from "./session-runtime.js";
 import type { WASocket } from "@whiskeysockets/baileys";
 import type { MessageStore } from "../messages/message-store.js";
 import { SessionMessaging } from "../messages/session-messaging.js";
+import { createSendingStore } from "../messages/sending-store.js";
 
 /** Runs this process's WhatsApp sessions: one {@link SessionRuntime} per session whose lease it holds. */
 export interface Supervisor {
@@ -113,6 +114,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const { db, events, config, log, leases } = opts;
   if (config.whatsapp.rootPublicKey) WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
   const store = createEngineStore(db, events);
+  const sending = createSendingStore(db, events);
   const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging }>();
   const engineLog = log.child({ component: "whatsapp" });
   const multiplexed = shareBaileysAsyncStorage(config.whatsapp.shareAsyncStorage);
@@ -153,6 +155,9 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       media: mediaPolicy,
       log: engineLog,
       onLeaseLost: () => void drop(id, rt),
+      sending,
+      engine: fencedEngineStore(store, fence),
+      settings: config.sending,
     });
     const rt: SessionRuntime = new SessionRuntime(id, {
       ...baseDeps,

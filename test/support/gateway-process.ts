@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { testSendingEnv } from "./sending-defaults.js";
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -24,7 +25,7 @@ export interface GatewayProcess {
 export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ["dist/src/main.js"], {
     cwd: repoRoot,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...testSendingEnv, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

@@ -9,6 +9,7 @@ import { createLogger } from "../../src/logger.js";
 import { ulid } from "../../src/util/ulid.js";
 import type { Backend } from "./backends.js";
 import { createScratchDatabase } from "./scratch-database.js";
+import { testSendingEnv } from "./sending-defaults.js";
 
 /** A gateway started in-process on an ephemeral port, with helpers for tests. */
 export interface TestGateway extends Gateway {
@@ -38,6 +39,7 @@ export async function startTestGateway(backend: Backend, env: Record<string, str
     LOG_LEVEL: "error",
     // No test talks to the real WhatsApp: sessions started without a simulator fail fast locally.
     WA_WEBSOCKET_URL: "ws://127.0.0.1:9/ws/chat",
+    ...testSendingEnv,
     ...env,
   });
   let gateway: Gateway;

@@ -28,7 +28,7 @@ export type Event = Message<"wagateway.v1.Event"> & {
 
   /**
    * One of `session.created`, `session.updated`, `session.deleted`,
-   * `session.status`, `auth.qr`, `auth.pairing_code`, `auth.paired`,
+   * `session.status`, `session.restricted`, `auth.qr`, `auth.pairing_code`, `auth.paired`,
    * `auth.logged_out`, `connection.connecting`, `connection.open`,
    * `connection.close`, `message.received`, `message.status`,
    * `message.reaction`, `message.revoked`.

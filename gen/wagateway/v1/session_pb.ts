@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wagateway/v1/session.proto.
  */
 export const file_wagateway_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("Chp3YWdhdGV3YXkvdjEvc2Vzc2lvbi5wcm90bxIMd2FnYXRld2F5LnYxIuwECgdTZXNzaW9uEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRISCgVsYWJlbBgDIAEoCUgAiAEBEisKBnN0YXR1cxgEIAEoDjIbLndhZ2F0ZXdheS52MS5TZXNzaW9uU3RhdHVzEhEKCWF1dG9fcmVhZBgFIAEoCBIXCg9wcmVzZW5jZV90eXBpbmcYBiABKAgSFAoMcmF0ZV9wZXJfbWluGAcgASgFEhUKDXJhdGVfcGVyX2hvdXIYCCABKAUSGQoMcGhvbmVfbnVtYmVyGAkgASgJSAGIAQESEwoGd2FfamlkGAogASgJSAKIAQESEwoGd2FfbGlkGAsgASgJSAOIAQESFwoKZ2F0ZXdheV9pZBgMIAEoCUgEiAEBEhgKEGlzX2FkbWluX3Nlc3Npb24YDSABKAgSHwoSY3JlYXRlZF9ieV91c2VyX2lkGA4gASgJSAWIAQESEgoKY3JlYXRlZF9hdBgPIAEoAxISCgp1cGRhdGVkX2F0GBAgASgDEh4KEWxhc3RfY29ubmVjdGVkX2F0GBEgASgDSAaIAQESGgoNc3RhdHVzX3JlYXNvbhgSIAEoCUgHiAEBEhcKCmxhc3RfZXJyb3IYEyABKAlICIgBAUIICgZfbGFiZWxCDwoNX3Bob25lX251bWJlckIJCgdfd2FfamlkQgkKB193YV9saWRCDQoLX2dhdGV3YXlfaWRCFQoTX2NyZWF0ZWRfYnlfdXNlcl9pZEIUChJfbGFzdF9jb25uZWN0ZWRfYXRCEAoOX3N0YXR1c19yZWFzb25CDQoLX2xhc3RfZXJyb3IqwAEKDVNlc3Npb25TdGF0dXMSHgoaU0VTU0lPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZTRVNTSU9OX1NUQVRVU19TVE9QUEVEEAESGwoXU0VTU0lPTl9TVEFUVVNfU1RBUlRJTkcQAhIfChtTRVNTSU9OX1NUQVRVU19TQ0FOX1FSX0NPREUQAxIaChZTRVNTSU9OX1NUQVRVU19XT1JLSU5HEAQSGQoVU0VTU0lPTl9TVEFUVVNfRkFJTEVEEAViBnByb3RvMw");
+  fileDesc("Chp3YWdhdGV3YXkvdjEvc2Vzc2lvbi5wcm90bxIMd2FnYXRld2F5LnYxIrgFCgdTZXNzaW9uEgoKAmlkGAEgASgJEhcKD29yZ2FuaXphdGlvbl9pZBgCIAEoCRISCgVsYWJlbBgDIAEoCUgAiAEBEisKBnN0YXR1cxgEIAEoDjIbLndhZ2F0ZXdheS52MS5TZXNzaW9uU3RhdHVzEhEKCWF1dG9fcmVhZBgFIAEoCBIXCg9wcmVzZW5jZV90eXBpbmcYBiABKAgSFAoMcmF0ZV9wZXJfbWluGAcgASgFEhUKDXJhdGVfcGVyX2hvdXIYCCABKAUSGQoMcGhvbmVfbnVtYmVyGAkgASgJSAGIAQESEwoGd2FfamlkGAogASgJSAKIAQESEwoGd2FfbGlkGAsgASgJSAOIAQESFwoKZ2F0ZXdheV9pZBgMIAEoCUgEiAEBEhgKEGlzX2FkbWluX3Nlc3Npb24YDSABKAgSHwoSY3JlYXRlZF9ieV91c2VyX2lkGA4gASgJSAWIAQESEgoKY3JlYXRlZF9hdBgPIAEoAxISCgp1cGRhdGVkX2F0GBAgASgDEh4KEWxhc3RfY29ubmVjdGVkX2F0GBEgASgDSAaIAQESGgoNc3RhdHVzX3JlYXNvbhgSIAEoCUgHiAEBEhcKCmxhc3RfZXJyb3IYEyABKAlICIgBARI6CgtyZXN0cmljdGlvbhgUIAEoCzIgLndhZ2F0ZXdheS52MS5TZXNzaW9uUmVzdHJpY3Rpb25ICYgBAUIICgZfbGFiZWxCDwoNX3Bob25lX251bWJlckIJCgdfd2FfamlkQgkKB193YV9saWRCDQoLX2dhdGV3YXlfaWRCFQoTX2NyZWF0ZWRfYnlfdXNlcl9pZEIUChJfbGFzdF9jb25uZWN0ZWRfYXRCEAoOX3N0YXR1c19yZWFzb25CDQoLX2xhc3RfZXJyb3JCDgoMX3Jlc3RyaWN0aW9uIn8KElNlc3Npb25SZXN0cmljdGlvbhIOCgZyZWFzb24YASABKAkSDQoFc2luY2UYAiABKAMSDQoFdW50aWwYAyABKAMSEwoLdW50aWxfa25vd24YBCABKAgSFwoKbWVzc2FnZV9pZBgFIAEoCUgAiAEBQg0KC19tZXNzYWdlX2lkKsABCg1TZXNzaW9uU3RhdHVzEh4KGlNFU1NJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWU0VTU0lPTl9TVEFUVVNfU1RPUFBFRBABEhsKF1NFU1NJT05fU1RBVFVTX1NUQVJUSU5HEAISHwobU0VTU0lPTl9TVEFUVVNfU0NBTl9RUl9DT0RFEAMSGgoWU0VTU0lPTl9TVEFUVVNfV09SS0lORxAEEhkKFVNFU1NJT05fU1RBVFVTX0ZBSUxFRBAFYgZwcm90bzM");
 
 /**
  * Session is one slot for one WhatsApp number in an organization.
@@ -129,6 +129,14 @@ export type Session = Message<"wagateway.v1.Session"> & {
    * @generated from field: optional string last_error = 19;
    */
   lastError?: string | undefined;
+
+  /**
+   * A restriction WhatsApp currently puts on the number, if any (shown
+   * until it ends). Over REST `null` when there is none.
+   *
+   * @generated from field: optional wagateway.v1.SessionRestriction restriction = 20;
+   */
+  restriction?: SessionRestriction | undefined;
 };
 
 /**
@@ -137,6 +145,59 @@ export type Session = Message<"wagateway.v1.Session"> & {
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
   messageDesc(file_wagateway_v1_session, 0);
+
+/**
+ * SessionRestriction is a limit WhatsApp put on a number. While it lasts, the
+ * session fails sends to chats that never wrote to this number (with the
+ * restriction's reason) and keeps sending replies to existing chats.
+ *
+ * @generated from message wagateway.v1.SessionRestriction
+ */
+export type SessionRestriction = Message<"wagateway.v1.SessionRestriction"> & {
+  /**
+   * `reachout_timelock`: WhatsApp refused a message to a new chat (error 463).
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+
+  /**
+   * When the gateway learned of it (epoch ms).
+   *
+   * @generated from field: int64 since = 2;
+   */
+  since: bigint;
+
+  /**
+   * When it ends (epoch ms): WhatsApp's end time when `until_known`, else the
+   * gateway's estimate (`REACHOUT_TIMELOCK_HOLD_MS` after `since`); sends to
+   * new chats are attempted again after it.
+   *
+   * @generated from field: int64 until = 3;
+   */
+  until: bigint;
+
+  /**
+   * True when WhatsApp gave the end time.
+   *
+   * @generated from field: bool until_known = 4;
+   */
+  untilKnown: boolean;
+
+  /**
+   * Our id of the message WhatsApp refused.
+   *
+   * @generated from field: optional string message_id = 5;
+   */
+  messageId?: string | undefined;
+};
+
+/**
+ * Describes the message wagateway.v1.SessionRestriction.
+ * Use `create(SessionRestrictionSchema)` to create a new message.
+ */
+export const SessionRestrictionSchema: GenMessage<SessionRestriction> = /*@__PURE__*/
+  messageDesc(file_wagateway_v1_session, 1);
 
 /**
  * SessionStatus is where a session is in its lifecycle. Over REST it is the

@@ -6,6 +6,7 @@ import * as m0004 from "./0004-cluster.js";
 import * as m0005 from "./0005-messages.js";
 import * as m0006 from "./0006-webhooks.js";
 import * as m0007 from "./0007-session-last-error.js";
+import * as m0008 from "./0008-sending.js";
 
 /**
  * Every migration, in order. Names sort lexically; append new files with the
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   "0005-messages": m0005,
   "0006-webhooks": m0006,
   "0007-session-last-error": m0007,
+  "0008-sending": m0008,
 };
