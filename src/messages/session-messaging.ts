@@ -188,12 +188,18 @@ export class SessionMessaging {
         }
         const typing = (sess: SessionRow) => (sess.presence_typing && typesBefore(row) ? typingMs(row, this.deps.settings) : 0);
         const turn = await this.pacer.waitTurn(row, typing, () => this.working);
-        if (!turn || !this.working) break;
+        if (!turn || !this.working) {
+          await flush();
+          return;
+        }
         if (await this.refusedBeforeTurn(row, turn.session)) {
           i++;
           continue;
         }
-        if (!(await this.type(row, typing(turn.session), turn.at))) break;
+        if (!(await this.type(row, typing(turn.session), turn.at))) {
+          await flush();
+          return;
+        }
         // Those right behind it that may go now too (no typing, budget left) go in the same batch.
         const group = [row];
         const more = this.pacer.allowedNow(turn.session, rows.length - i - 1);
