@@ -132,7 +132,7 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
     try {
       await signIn(page, key);
       await page.waitForSelector("#new-session");
-      expect(await text(page, "main")).toContain("No sessions yet");
+      await waitText(page, "main", { includes: "No sessions yet" });
       expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem("wa-gateway.console.token") as string | null)).toBe(key);
 
       // Create with start: the console opens the pairing page and draws the QR.
@@ -146,7 +146,7 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
       expect(id).not.toBe("");
       expect(firstAttempt).toBeGreaterThanOrEqual(1);
-      expect(Number(await text(page, "#qr-expiry"))).toBeGreaterThan(0);
+      expect(Number(await text(page, "#qr-expiry"))).toBeGreaterThanOrEqual(0);
       expect(Number(await text(page, "#qr-expiry"))).toBeLessThanOrEqual(5);
       // The QR rotates: the page redraws it from the auth.qr events, with the next attempt number.
       const rotated = await page.waitForFunction(
@@ -202,6 +202,16 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       alice.sendReceipt(phone, got.id, "read");
       await waitText(page, `${outMsg} [data-status]`, { equals: ["read"] });
       expect(await text(page, `${outMsg} .body`)).toBe(body);
+      // Attach a file: sent as a document with the text as caption; the contact downloads the same bytes.
+      const bytes = Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 31) % 256));
+      await page.fill("#compose-text", "the report");
+      await page.setInputFiles("#compose-file", { name: "report.pdf", mimeType: "application/pdf", buffer: bytes });
+      await page.click("#send");
+      const doc = await alice.waitForMessage((m) => Boolean(m.message.documentMessage ?? m.message.documentWithCaptionMessage), 30_000);
+      const docMsg = doc.message.documentMessage ?? doc.message.documentWithCaptionMessage?.message?.documentMessage;
+      expect(docMsg).toMatchObject({ fileName: "report.pdf", mimetype: "application/pdf" });
+      expect(Buffer.from(sim.media.download(doc.message, "document")).equals(bytes)).toBe(true);
+      await waitText(page, "#thread", { includes: "[document report.pdf] the report" });
       // Still the same document: the page never reloaded (the sign-in form never came back).
       expect(await page.$("#token")).toBeNull();
 
@@ -211,6 +221,7 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       await page.fill('form[aria-label="New webhook"] input[name="url"]', rx.url);
       await page.fill('form[aria-label="New webhook"] input[name="description"]', "console test");
       await page.click('form[aria-label="New webhook"] button[type="submit"]');
+      await page.waitForSelector("code[data-secret]");
       const secret = await text(page, "code[data-secret]");
       expect(secret).toMatch(/^whsec_/);
       await page.click("div.secret button:has-text('Copy')");
@@ -230,6 +241,7 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       await page.fill('form[aria-label="New API key"] input[name="name"]', "viewer");
       await page.uncheck('form[aria-label="New API key"] input[type="checkbox"]');
       await page.click('form[aria-label="New API key"] button[type="submit"]');
+      await page.waitForSelector("code[data-secret]");
       readKey = await text(page, "code[data-secret]");
       expect(readKey).toMatch(/^wag_/);
       await page.click("div.secret button:has-text('Done')");
@@ -262,6 +274,49 @@ describe.skipIf(!haveChromium)("web console at /console/ in headless Chromium (r
       await context.close();
     }
   }, 240_000);
+
+  it("phone pairing code turns the pairing page working live; settings edit; destructive actions ask first", async () => {
+    const { context, page, problems } = await newContext();
+    try {
+      await signIn(page, key);
+      await page.click("#new-session");
+      await page.fill('form[aria-label="New session"] input[name="label"]', "Paired by code");
+      await page.click('form[aria-label="New session"] button[type="submit"]');
+      await waitText(page, "#pair-status", { equals: ["scan_qr_code"] });
+      const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2]!);
+      // A bad number: the contract's words, naming the field.
+      await page.fill('form[aria-label="Pair with a phone number"] input[name="phone"]', "12");
+      await page.click("button:has-text('Get a pairing code')");
+      await waitText(page, 'form[aria-label="Pair with a phone number"] .error', { includes: "validation_error" });
+      const phone = `1558${process.pid % 1000}0002`;
+      await page.fill('form[aria-label="Pair with a phone number"] input[name="phone"]', phone);
+      await page.click("button:has-text('Get a pairing code')");
+      await waitText(page, "#pairing-code", {});
+      const code = await text(page, "#pairing-code");
+      await sim.enterPairingCode(phone, code.replace("-", ""));
+      await waitText(page, "#pair-status", { equals: ["working"] }, 60_000);
+
+      // Settings: the form shows the current values; saving updates the live row.
+      await page.click('nav a[href="#/sessions"]');
+      const row = `#sessions tr[data-id="${id}"]`;
+      await page.click(`${row} button:has-text('Settings')`);
+      await page.fill('form[aria-label="Settings of Paired by code"] input[name="label"]', "Renamed line");
+      await page.fill('form[aria-label="Settings of Paired by code"] input[name="ratePerHour"]', "500");
+      await page.click('form[aria-label="Settings of Paired by code"] button[type="submit"]');
+      await waitText(page, row, { includes: "Renamed line" });
+
+      // Delete asks first: "No" keeps the session, "Yes" deletes it and the row goes.
+      await page.click(`${row} button:has-text('Delete')`);
+      await page.click(`${row} button:has-text('No')`);
+      expect(await page.$(row)).not.toBeNull();
+      await page.click(`${row} button:has-text('Delete')`);
+      await page.click(`${row} button:has-text('Yes, delete')`);
+      await page.waitForSelector(row, { state: "detached", timeout: 30_000 });
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  }, 180_000);
 
   it("a bad key gets a clear message; a read-only key hides write actions; sign-out clears the key", async () => {
     const { context, page, problems } = await newContext();
