@@ -145,6 +145,12 @@ export function SessionsPage() {
                       <td data-label="Status">
                         <span class={`badge ${word}`} data-status>{word}</span>
                         {s.statusReason && <div class="muted">{s.statusReason}{s.lastError ? `: ${s.lastError}` : ""}</div>}
+                        {s.restriction && (
+                          <div class="badge failed" data-restriction>
+                            restricted ({s.restriction.reason}) until {when(s.restriction.until)}
+                            {s.restriction.untilKnown ? "" : " (estimate)"}
+                          </div>
+                        )}
                       </td>
                       <td data-label="Number">{s.phoneNumber ? `+${s.phoneNumber}` : "—"}</td>
                       <td data-label="Gateway">{s.gatewayId ?? "—"}</td>
