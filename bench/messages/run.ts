@@ -233,10 +233,10 @@ Inbound: ${inboundResult.sent} texts from the simulator's contacts at ${f(inboun
 Of that, until Baileys handed the decrypted message to the gateway (\`messages.upsert\`): p50 ${f(prepared.p50, 0)} ms, p99 ${f(prepared.p99, 0)} ms;
 the rest is the gateway's row and event write, the event hub and the stream.
 Floor, the same load into bare Baileys sockets (its own process, keys in memory): send → \`messages.upsert\` p50 ${f(bareInbound.p50, 0)} ms, p99 ${f(bareInbound.p99, 0)} ms (${bareInbound.seen}/${inboundCount} seen).
-The gap before \`messages.upsert\` is Baileys waiting for its key store: every decrypt ends with a \`keys.set\` of the
-ratchet state that Baileys awaits before the next message of the session, and the gateway's key store commits
-it to PostgreSQL behind the lease fence (src/whatsapp/auth-state-store.ts). A session's inbound rate is therefore
-one message per key-write round trip; on this loaded machine that round trip is the latency above.
+Any gap before \`messages.upsert\` beyond the floor's is Baileys waiting for its key store: every decrypt ends with a
+\`keys.set\` of the ratchet state that Baileys awaits before the next message of the session, and the gateway's key
+store commits it to PostgreSQL behind the lease fence (src/whatsapp/auth-state-store.ts). A session's inbound rate is
+therefore one message per key-write round trip: a few ms on a quiet machine, seconds of queueing on a saturated one.
 
 - **Delivered** = decrypted by the simulated contact (counted by the simulator): from the first send call to the
   last message decrypted. The gateway path includes the API call, the outbox row and its event, the holder's
@@ -248,9 +248,8 @@ one message per key-write round trip; on this loaded machine that round trip is 
 - One outbox per session sends in order, one message at a time: each batch of up to 50 queued messages is
   marked \`sending\` in one transaction, then written one by one, and marked \`sent\` ten at a time; the API
   call itself is one transaction (row + event). Sessions run in parallel.
-- Machine load: 1-minute load average ${f(loadBefore)} at the start and ${f(loadavg()[0]!)} at the end, on ${cpus().length} cores shared
-  with other work: every process got a fraction of a core (see the CPU column), so absolute figures are low and the
-  ratio is the comparable number.
+- Machine load: 1-minute load average ${f(loadBefore)} at the start and ${f(loadavg()[0]!)} at the end, on ${cpus().length} cores; with other
+  work on the machine every process gets a fraction of a core (see the CPU column), and the ratio is the comparable number.
 - Pacing and typing are switched off by configuration for this bench (sessions typing off, 1000 per 100 ms
   "minute", no jitter, no ramp): it measures the send path, not the rate limits.
 - Inbound latency uses this machine's one clock: the simulator process stamps each send, the bench process the
