@@ -4,11 +4,11 @@ import {
   ConnectError,
   type ContextValues,
   createContextValues,
-  type HandlerContext,
   type Interceptor,
   type StreamRequest,
   type StreamResponse,
 } from "@connectrpc/connect";
+import { directHandlerContext } from "./direct-context.js";
 import type { MessageSink, StreamImplementation } from "../server/message-sink.js";
 
 /** A direct stream call: refused before any message (`ok: false`), or running until `done` (its final error, if any). */
@@ -35,19 +35,7 @@ export function createDirectStream(method: DescMethod, impl: StreamImplementatio
     const responseHeader = new Headers();
     const responseTrailer = new Headers();
     let next: Next = async (req) => {
-      const ctx: HandlerContext = {
-        method,
-        service: method.parent,
-        requestMethod: "POST",
-        protocolName: "connect",
-        url,
-        signal: req.signal,
-        timeoutMs: () => undefined,
-        requestHeader: req.header,
-        responseHeader,
-        responseTrailer,
-        values: req.contextValues,
-      };
+      const ctx = directHandlerContext(method, url, req, responseHeader, responseTrailer);
       const { done } = await impl(input, ctx, sink);
       async function* untilDone(): AsyncGenerator<Message> {
         await done;

@@ -9,6 +9,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { directHandlerContext } from "./direct-context.js";
 
 /** The outcome of a direct call: the response message or the error, with the response headers and trailers. */
 export type DirectResult = ({ ok: true; message: Message } | { ok: false; error: ConnectError }) & { header: Headers; trailer: Headers };
@@ -38,19 +39,7 @@ export function createDirectUnary(method: DescMethod, impl: UnaryImplementation,
   const unaryMethod = method as UnaryRequest["method"];
   const chain = (responseHeader: Headers, responseTrailer: Headers): Next => {
     let next: Next = async (req) => {
-      const ctx: HandlerContext = {
-        method,
-        service: method.parent,
-        requestMethod: "POST",
-        protocolName: "connect",
-        url,
-        signal: req.signal,
-        timeoutMs: () => undefined,
-        requestHeader: req.header,
-        responseHeader,
-        responseTrailer,
-        values: req.contextValues,
-      };
+      const ctx = directHandlerContext(method, url, req, responseHeader, responseTrailer);
       const out = await impl(req.message, ctx);
       const message = isMessage(out, output) ? out : create(output, out as never);
       return { stream: false, service: method.parent, method: unaryMethod, message, header: responseHeader, trailer: responseTrailer };
