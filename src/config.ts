@@ -144,6 +144,11 @@ export interface Config {
     minuteMs: number;
     /** Length of the "per hour" window of `ratePerHour` (`PACING_HOUR_MS`; only tests shorten it). */
     hourMs: number;
+    /**
+     * A send stops counting against a window this long after the window's length (`PACING_WINDOW_MARGIN_MS`):
+     * WhatsApp sees a message a little after we stamp it sent, and the budget must hold on WhatsApp's clock.
+     */
+    windowMarginMs: number;
     /** Random pause between two sends of a session, lower and upper bound (`SEND_JITTER_MIN_MS`, `SEND_JITTER_MAX_MS`). */
     jitterMinMs: number;
     jitterMaxMs: number;
@@ -293,6 +298,7 @@ function sendingConfig(env: Env): Config["sending"] {
   const c: Config["sending"] = {
     minuteMs: int(env, "PACING_MINUTE_MS", 60_000, 100, 60_000),
     hourMs: int(env, "PACING_HOUR_MS", 3_600_000, 1_000, 3_600_000),
+    windowMarginMs: int(env, "PACING_WINDOW_MARGIN_MS", 250, 0, 60_000),
     jitterMinMs: int(env, "SEND_JITTER_MIN_MS", 1_000, 0, 600_000),
     jitterMaxMs: int(env, "SEND_JITTER_MAX_MS", 3_000, 0, 600_000),
     rampMs: int(env, "PACING_RAMP_MS", 300_000, 0, 24 * 3_600_000),

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { nextSendAt, schedule, windowMarginMs } from "../src/messages/pacing.js";
+import { nextSendAt, schedule } from "../src/messages/pacing.js";
 import { endTimeOf } from "../src/messages/restrictions.js";
 import { typingMs } from "../src/messages/typing.js";
 
-const s = { minuteMs: 60_000, hourMs: 3_600_000, jitterMinMs: 0, jitterMaxMs: 0, rampMs: 0, rampStartPercent: 25 };
+const windowMarginMs = 250;
+const s = { minuteMs: 60_000, hourMs: 3_600_000, windowMarginMs, jitterMinMs: 0, jitterMaxMs: 0, rampMs: 0, rampStartPercent: 25 };
 
 describe("pacing", () => {
   it("the minute window: the next send waits until the send that would make one too many has left it", () => {

@@ -1,20 +1,13 @@
 import type { Config } from "../config.js";
 
 /** The pacing settings of the gateway (`Config["sending"]`). */
-export type PacingSettings = Pick<Config["sending"], "minuteMs" | "hourMs" | "jitterMinMs" | "jitterMaxMs" | "rampMs" | "rampStartPercent">;
+export type PacingSettings = Pick<Config["sending"], "minuteMs" | "hourMs" | "windowMarginMs" | "jitterMinMs" | "jitterMaxMs" | "rampMs" | "rampStartPercent">;
 
 /** A session's rates, as its row has them now. */
 export interface Rates {
   perMin: number;
   perHour: number;
 }
-
-/**
- * A send leaves its window this long after the window's length: WhatsApp
- * sees a message a little after we stamp it sent, and the budget must hold
- * on WhatsApp's clock.
- */
-export const windowMarginMs = 250;
 
 /** A random pause between two sends, within the configured bounds. */
 export function jitter(s: PacingSettings, random: () => number = Math.random): number {
@@ -29,7 +22,7 @@ export function jitter(s: PacingSettings, random: () => number = Math.random): n
  * (re)connect and take-over, so the budget survives both). At most
  * `perMin` sends fall in any window of `minuteMs` and at most `perHour` in
  * any window of `hourMs`: the next one waits until the oldest send that
- * would make one too many has left the window (plus {@link windowMarginMs}). It also waits `gapMs` (the
+ * would make one too many has left the window (plus the settings' `windowMarginMs`). It also waits `gapMs` (the
  * jitter) after the last send and, during the ramp after `rampFrom`, the
  * interval of the ramped rate (from `rampStartPercent` % of `perMin`,
  * climbing linearly to the full rate over `rampMs`).
@@ -39,8 +32,8 @@ export function nextSendAt(sent: readonly number[], rates: Rates, s: PacingSetti
   const n = sent.length;
   if (n === 0) return at;
   const last = sent[n - 1]!;
-  if (n >= rates.perMin) at = Math.max(at, sent[n - rates.perMin]! + s.minuteMs + windowMarginMs);
-  if (n >= rates.perHour) at = Math.max(at, sent[n - rates.perHour]! + s.hourMs + windowMarginMs);
+  if (n >= rates.perMin) at = Math.max(at, sent[n - rates.perMin]! + s.minuteMs + s.windowMarginMs);
+  if (n >= rates.perHour) at = Math.max(at, sent[n - rates.perHour]! + s.hourMs + s.windowMarginMs);
   at = Math.max(at, last + gapMs);
   if (rampFrom !== undefined && s.rampMs > 0) {
     const elapsed = Math.max(0, Math.max(at, now) - rampFrom);
