@@ -69,7 +69,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   let listener: Listener | undefined;
   try {
     const applied = await migrateToLatest(db);
-    if (applied.length > 0) log.info("migrations applied", { applied });
+    if (applied.length > 0) log.info({ applied }, "migrations applied");
 
     const eventLog = createEventLog(db, kind === "postgres");
     const hub = createEventHub({ log: eventLog, logger: log, pollIntervalMs: config.events.pollMs });
@@ -201,7 +201,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     }
     // Resume every session that should run (no QR needed for paired ones);
     // in the background, so the API answers while sockets connect.
-    void engine.resumeAll().catch((err: unknown) => log.error("resuming sessions failed", { err }));
+    void engine.resumeAll().catch((err: unknown) => log.error({ err }, "resuming sessions failed"));
     const scheme = config.tls ? "https" : "http";
     const bound = listener;
     let stopping: Promise<void> | undefined;

@@ -31,14 +31,14 @@ export function handleShutdownSignals(opts: ShutdownSignalOptions): () => void {
     const now = Date.now();
     if (firstAt === undefined) {
       firstAt = now;
-      log.info("shutting down", { signal, pid: process.pid });
+      log.info({ signal, pid: process.pid }, "shutting down");
       opts.stop().then(
         () => {
           log.info("stopped");
           exit(0);
         },
         (err: unknown) => {
-          log.error("shutdown failed", { err });
+          log.error({ err }, "shutdown failed");
           exit(1);
         },
       );
@@ -46,14 +46,13 @@ export function handleShutdownSignals(opts: ShutdownSignalOptions): () => void {
     }
     const sinceMs = now - firstAt;
     if (signal === "SIGINT" && sinceMs >= forceAfterMs) {
-      log.warn("second interrupt during shutdown, exiting now", { signal, sinceMs });
+      log.warn({ signal, sinceMs }, "second interrupt during shutdown, exiting now");
       exit(130);
     }
-    log.info("already shutting down; signal ignored", {
-      signal,
-      sinceMs,
-      hint: `send SIGINT again ${Math.max(0, forceAfterMs - sinceMs)} ms or more from now to exit without draining`,
-    });
+    log.info(
+      { signal, sinceMs, hint: `send SIGINT again ${Math.max(0, forceAfterMs - sinceMs)} ms or more from now to exit without draining` },
+      "already shutting down; signal ignored",
+    );
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);

@@ -108,7 +108,7 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
       client = c;
       id = newId;
       validUntil = started + leaseTtlMs;
-      log.info("joined the gateway cluster", { incarnation: id, leaseTtlMs });
+      log.info({ incarnation: id, leaseTtlMs }, "joined the gateway cluster");
     } catch (err) {
       await c.end().catch(() => {});
       throw err;
@@ -118,7 +118,7 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
   /** Every lease may be gone: tell the owner, drop the connection (and the lock), rejoin. */
   const lapse = (why: string) => {
     if (closed || rejoining) return;
-    log.warn("gateway lease lapsed: closing every session here and rejoining", { why, incarnation: id });
+    log.warn({ why, incarnation: id }, "gateway lease lapsed: closing every session here and rejoining");
     validUntil = 0;
     const old = client;
     client = undefined;
@@ -130,7 +130,7 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
           await register();
           return;
         } catch (err) {
-          log.warn("could not rejoin the gateway cluster; retrying", { err });
+          log.warn({ err }, "could not rejoin the gateway cluster; retrying");
           await new Promise((r) => setTimeout(r, 1_000));
         }
       }
@@ -156,7 +156,7 @@ export async function joinCluster(opts: RegistryOptions): Promise<GatewayRegistr
       if (res.rowCount === 0) return lapse("heartbeat row expired");
       validUntil = started + leaseTtlMs;
     } catch (err) {
-      log.warn("heartbeat failed", { err });
+      log.warn({ err }, "heartbeat failed");
     }
   };
 

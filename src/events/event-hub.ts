@@ -131,7 +131,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
         try {
           cb(e);
         } catch (err) {
-          opts.logger.warn("event observer failed", { err });
+          opts.logger.warn({ err }, "event observer failed");
         }
       }
       const idx = byOrg.get(e.organizationId);
@@ -152,7 +152,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
       try {
         s.onReady!();
       } catch (err) {
-        opts.logger.error("event subscriber failed", { err });
+        opts.logger.error({ err }, "event subscriber failed");
       }
       if (work >= copiesPerTurn) {
         work = 0;
@@ -171,7 +171,7 @@ export function createEventHub(opts: EventHubOptions): EventHub {
         try {
           rows = await opts.log.read({ after: position, limit: batchSize });
         } catch (err) {
-          opts.logger.warn("event hub could not read the log; retrying", { err });
+          opts.logger.warn({ err }, "event hub could not read the log; retrying");
           await new Promise((r) => setTimeout(r, 1000));
           dirty = true;
           continue;

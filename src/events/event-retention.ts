@@ -16,9 +16,9 @@ export function startEventRetention(log: EventLog, policy: RetentionPolicy, logg
     busy = true;
     try {
       const removed = await log.prune(new Date(Date.now() - policy.maxAgeMs), policy.maxCount);
-      if (removed > 0) logger.info("event log pruned", { removed });
+      if (removed > 0) logger.info({ removed }, "event log pruned");
     } catch (err) {
-      logger.warn("event log pruning failed", { err });
+      logger.warn({ err }, "event log pruning failed");
     } finally {
       busy = false;
     }

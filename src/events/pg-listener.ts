@@ -25,7 +25,7 @@ export function listenForEvents(databaseUrl: string, onNotify: () => void, log: 
     client = c;
     c.on("notification", () => onNotify());
     c.on("error", (err) => {
-      log.warn("event listener connection failed", { err });
+      log.warn({ err }, "event listener connection failed");
       reconnect(c);
     });
     c.on("end", () => reconnect(c));
@@ -35,7 +35,7 @@ export function listenForEvents(databaseUrl: string, onNotify: () => void, log: 
       attempt = 0;
       onNotify();
     } catch (err) {
-      log.warn("event listener could not connect", { err });
+      log.warn({ err }, "event listener could not connect");
       reconnect(c);
     }
   };

@@ -19,9 +19,9 @@ export function startMessageExpiry(store: SendingStore, intervalMs: number, logg
         n = await store.expireDue(new Date());
         expired += n;
       }
-      if (expired > 0) logger.info("queued messages expired", { expired });
+      if (expired > 0) logger.info({ expired }, "queued messages expired");
     } catch (err) {
-      logger.warn("message expiry failed", { err });
+      logger.warn({ err }, "message expiry failed");
     } finally {
       busy = false;
     }

@@ -13,9 +13,9 @@ export function startMessageRetention(store: MessageStore, policy: { maxAgeMs: n
         n = await store.prune(new Date(Date.now() - policy.maxAgeMs));
         removed += n;
       }
-      if (removed > 0) logger.info("messages pruned", { removed });
+      if (removed > 0) logger.info({ removed }, "messages pruned");
     } catch (err) {
-      logger.warn("message pruning failed", { err });
+      logger.warn({ err }, "message pruning failed");
     } finally {
       busy = false;
     }

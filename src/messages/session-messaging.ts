@@ -27,6 +27,7 @@ export interface SessionMessagingDeps {
   /** The session lease: every write of this holder runs behind it. */
   fence: MessageFence;
   media: MediaFetchPolicy;
+  /** The session's log (its id bound). */
   log: Logger;
   /** A fenced write was refused: another gateway holds the session now. */
   onLeaseLost: () => void;
@@ -66,7 +67,7 @@ export class SessionMessaging {
   private readonly pacer: SendPacer;
 
   constructor(private readonly deps: SessionMessagingDeps) {
-    this.log = deps.log.child({ sessionId: deps.sessionId, component: "messages" });
+    this.log = deps.log;
     this.pacer = new SendPacer({ sessionId: deps.sessionId, settings: deps.settings, store: deps.sending, fence: deps.fence, session: () => deps.engine.get(deps.sessionId), pending: () => deps.store.pending(deps.sessionId, 50) });
   }
 
@@ -128,7 +129,7 @@ export class SessionMessaging {
   async loggedOut(): Promise<void> {
     this.working = false;
     const n = await this.write(() => this.deps.store.failPending(this.deps.sessionId, "logged_out", this.deps.fence));
-    if (n > 0) this.log.info("queued messages failed: logged out", { count: n });
+    if (n > 0) this.log.info({ count: n }, "queued messages failed: logged out");
   }
 
   /** Baileys' `getMessage`: the content of a message we stored, for retry receipts. */
@@ -146,7 +147,7 @@ export class SessionMessaging {
     if (isLeaseLost(err)) {
       this.stop();
       this.deps.onLeaseLost();
-    } else this.log.error("message handling failed", { err });
+    } else this.log.error({ err }, "message handling failed");
   }
 
   /** A fenced write, retried through transient database errors. */
@@ -256,7 +257,7 @@ export class SessionMessaging {
     const session = known ?? (await this.deps.engine.get(this.deps.sessionId));
     const r = session && activeRestriction(session);
     if (!r || (await this.deps.sending.chatWroteToUs(row))) return false;
-    this.log.info("message to a new chat refused: the session is restricted", { messageId: row.id, reason: r.reason, until: r.until });
+    this.log.info({ messageId: row.id, reason: r.reason, until: r.until }, "message to a new chat refused: the session is restricted");
     this.pacer.forget(row.id);
     await this.transition(row, { to: "failed", reason: r.reason, from: ["queued"], patch: { media_data: null }, eventData: { restrictedUntil: r.until } });
     return true;
@@ -274,7 +275,7 @@ export class SessionMessaging {
       await sock.sendPresenceUpdate("paused", row.chat_id);
       return true;
     } catch (err) {
-      this.log.info("typing indicator failed; will retry", { messageId: row.id, err: (err as Error).message });
+      this.log.info({ messageId: row.id, err: (err as Error).message }, "typing indicator failed; will retry");
       if (this.working && sock === this.sock) this.retryLater();
       return false;
     }
@@ -294,7 +295,7 @@ export class SessionMessaging {
       content = await outboundContent(row, lookup, this.deps.media);
     } catch (err) {
       const reason = err instanceof MediaFetchError ? "media_unavailable" : "invalid_target";
-      this.log.warn("message cannot be sent", { messageId: row.id, reason, err: (err as Error).message });
+      this.log.warn({ messageId: row.id, reason, err: (err as Error).message }, "message cannot be sent");
       await this.transition(row, { to: "failed", reason, from: ["sending"], patch: { media_data: null }, eventData: { error: (err as Error).message } });
       return "failed";
     }
@@ -306,12 +307,12 @@ export class SessionMessaging {
       const code = (err as { output?: { statusCode?: number } }).output?.statusCode;
       if (!this.working || sock !== this.sock || (code !== undefined && transientCodes.has(code))) {
         // Left `sending`: the next attempt (here or on the next holder) uses the same WhatsApp id.
-        this.log.info("send interrupted; will retry with the same id", { messageId: row.id, code });
+        this.log.info({ messageId: row.id, code }, "send interrupted; will retry with the same id");
         this.pacer.record(Date.now());
         if (this.working && sock === this.sock) this.retryLater();
         return "stop";
       }
-      this.log.warn("WhatsApp refused the message", { messageId: row.id, code, err: (err as Error).message });
+      this.log.warn({ messageId: row.id, code, err: (err as Error).message }, "WhatsApp refused the message");
       await this.transition(row, {
         to: "failed",
         reason: code === reachoutTimelockCode ? "reachout_timelock" : "rejected",
@@ -378,7 +379,7 @@ export class SessionMessaging {
     const known = endTimeOf(params, now);
     const until = known ?? now + this.deps.settings.reachoutHoldMs;
     const reason = "reachout_timelock";
-    this.log.warn("WhatsApp restricts this number: sends to new chats are refused", { messageId: row.id, until, untilKnown: known !== undefined });
+    this.log.warn({ messageId: row.id, until, untilKnown: known !== undefined }, "WhatsApp restricts this number: sends to new chats are refused");
     await this.deps.engine.apply(this.deps.sessionId, {
       patch: restrictionPatch(reason, new Date(now), new Date(until), known !== undefined, row.id),
       events: [{ type: "session.restricted", data: { reason, since: now, until, untilKnown: known !== undefined, messageId: row.id } }],

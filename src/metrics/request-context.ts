@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Logger } from "../logger.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -20,6 +21,15 @@ export function protocolOf(path: string, contentType: string | undefined): strin
   if (ct.startsWith("application/grpc-web")) return "grpc-web";
   if (ct.startsWith("application/grpc")) return "grpc";
   return "connect";
+}
+
+/**
+ * `log` with a request's id bound (`requestId` on every line), for what is written while handling it: `id` is
+ * the `x-request-id` request header, which {@link withRequestContext} has set on every request. Without an id,
+ * `log` itself. Called where a line is written, not per request, so a call that logs nothing costs nothing.
+ */
+export function requestLog(log: Logger, id: string | string[] | null | undefined): Logger {
+  return typeof id === "string" && id !== "" ? log.child({ requestId: id }) : log;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import type { Logger } from "../logger.js";
 import { counter, histogram } from "./registry.js";
 import { clientAddressHeader } from "../server/client-address.js";
-import { protocolHeader, requestIdHeader } from "./request-context.js";
+import { protocolHeader, requestIdHeader, requestLog } from "./request-context.js";
 
 /** Latency buckets in seconds. */
 const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -20,7 +20,7 @@ export function createRpcMetrics(log?: Logger) {
     requests.inc({ procedure, protocol, code });
     latency.observe({ procedure, protocol }, seconds);
     // Never the headers or messages: they carry tokens and secrets.
-    log?.debug("rpc", { requestId, client, procedure, protocol, code, ms: Math.round(seconds * 1000) });
+    if (log?.isLevelEnabled("debug")) requestLog(log, requestId).debug({ client, procedure, protocol, code, ms: Math.round(seconds * 1000) }, "rpc");
   };
 
   /** Outermost interceptor: sees the final code of every call. */

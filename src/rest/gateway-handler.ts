@@ -5,6 +5,7 @@ import { Code, type ConnectRouter, ConnectError, type ContextValues, createConne
 import type { UniversalHandler, UniversalHandlerOptions } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { Logger } from "../logger.js";
+import { requestIdHeader, requestLog } from "../metrics/request-context.js";
 import { withBinaryInputGuard } from "../server/binary-input-guard.js";
 import { clientAddressHeader, clientKey } from "../server/client-address.js";
 import { clientOrigin, type TrustedProxies } from "../server/trusted-proxies.js";
@@ -77,6 +78,8 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     documents: new Map([["/openapi.json", { contentType: "application/json", body: openapi }]]),
     log: options.log,
   });
+  /** The log of one request: its id bound. */
+  const logFor = (req: Req) => options.log && requestLog(options.log, req.headers[requestIdHeader]);
   const cors = createCors({ allowedOrigins: options.corsOrigins ?? [] });
   // Connect and gRPC unary calls in their common form skip connect-es's protocol handlers (same interceptors and implementations).
   const fastOptions: UnaryFastPathOptions = {
@@ -86,7 +89,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     compressMinBytes: options.compressMinBytes ?? 1024,
     jsonOptions: options.jsonOptions,
     contextValues: options.contextValues,
-    onError: (err) => options.log?.error("rpc fast path failed", { err }),
+    onError: (err, req) => logFor(req)?.error({ err }, "rpc fast path failed"),
   };
   const fastConnect = createConnectUnaryFastPath(fastOptions);
   const fastGrpc = createGrpcUnaryFastPath(fastOptions);
@@ -96,7 +99,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
     readMaxBytes,
     jsonOptions: options.jsonOptions,
     contextValues: options.contextValues,
-    onError: (err) => options.log?.error("rpc stream fast path failed", { err }),
+    onError: (err, req) => logFor(req)?.error({ err }, "rpc stream fast path failed"),
   });
 
   const handler = (req: Req, res: Res) => {
@@ -114,7 +117,7 @@ export function createGatewayHandler(options: GatewayHandlerOptions): GatewayHan
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code === Code.Aborted) return;
-        options.log?.error("rpc handler failed", { procedure: uHandler.requestPath, err: reason });
+        logFor(req)?.error({ procedure: uHandler.requestPath, err: reason }, "rpc handler failed");
       });
   };
   return Object.assign(handler, { router });

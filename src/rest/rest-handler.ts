@@ -4,6 +4,7 @@ import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { validationError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
+import { requestIdHeader, requestLog } from "../metrics/request-context.js";
 import { BodyError, parseJsonBody, readBody } from "./body-reader.js";
 import type { DirectStream } from "./direct-stream.js";
 import type { DirectResult, DirectUnary } from "./direct-unary.js";
@@ -155,7 +156,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
         bytes = await r.render(result.message);
       } catch (err) {
         // Cannot render (e.g. too much data for a QR code): the JSON body instead.
-        opts.log?.warn("rest render failed", { method: r.method, contentType: r.contentType, err });
+        if (opts.log) requestLog(opts.log, req.headers[requestIdHeader]).warn({ method: r.method, contentType: r.contentType, err }, "rest render failed");
         break;
       }
       if (res.headersSent || res.destroyed) return;
@@ -176,7 +177,7 @@ export function createRestHandler(opts: RestHandlerOptions): RestHandler {
 
   const restHandler = (req: Req, res: Res) => {
     handle(req, res).catch((err: unknown) => {
-      opts.log?.error("rest request failed", { method: req.method, path: req.url?.split("?")[0], err });
+      if (opts.log) requestLog(opts.log, req.headers[requestIdHeader]).error({ method: req.method, path: req.url?.split("?")[0], err }, "rest request failed");
       if (!res.headersSent) sendError(res, envelope(500, "internal", "internal error"));
       else res.destroy();
     });

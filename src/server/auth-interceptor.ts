@@ -7,6 +7,7 @@ import type { Capability } from "../auth/principal.js";
 import { apiError, errorWord } from "../errors/api-error.js";
 import { clientAddressHeader } from "./client-address.js";
 import type { Logger } from "../logger.js";
+import { requestIdHeader, requestLog } from "../metrics/request-context.js";
 import { kPrincipal } from "../auth/principal-context.js";
 
 /** Services answered without credentials (health checks, reflection). */
@@ -54,7 +55,9 @@ export function authInterceptor(
       if (authorization !== null && /^Bearer +\S/i.test(authorization) && errorWord(err) === "unauthorized") {
         failures.recordFailure(client);
         // Said once per window: the failure that reaches the limit.
-        if (failures.retryAfterMs(client) > 0) log?.warn("failed bearer tokens over the limit; client refused until its window ends", { client });
+        if (log && failures.retryAfterMs(client) > 0) {
+          requestLog(log, req.header.get(requestIdHeader)).warn({ client }, "failed bearer tokens over the limit; client refused until its window ends");
+        }
       }
       throw err;
     }

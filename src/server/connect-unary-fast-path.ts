@@ -29,8 +29,8 @@ export interface UnaryFastPathOptions {
   /** The router's JSON options (`ignoreUnknownFields` etc.). */
   jsonOptions: Parameters<typeof getJsonOptions>[0];
   contextValues?: ((req: Req) => ContextValues) | undefined;
-  /** Reports a failure of the fast path itself (never a contract error). */
-  onError(err: unknown): void;
+  /** Reports a failure of the fast path itself (never a contract error), with the request it served. */
+  onError(err: unknown, req: Req): void;
 }
 
 /** Serves a request and says so, or returns false to leave it to connect-es. */
@@ -91,7 +91,7 @@ export function createConnectUnaryFastPath(opts: UnaryFastPathOptions): FastPath
     if (!type || type.stream) return false;
     const codec = type.binary ? codecs.binary : codecs.json;
     serve(req, res, method, direct, codec).catch((err: unknown) => {
-      opts.onError(err);
+      opts.onError(err, req);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { apiError } from "../errors/api-error.js";
 import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import type { Logger } from "../logger.js";
+import { requestIdHeader, requestLog } from "../metrics/request-context.js";
 
 export { isDatabaseUnavailable } from "../db/database-unavailable.js";
 
@@ -15,17 +16,18 @@ export function errorInterceptor(log: Logger): Interceptor {
     try {
       return await next(req);
     } catch (err) {
+      const callLog = () => requestLog(log, req.header.get(requestIdHeader));
       if (err instanceof ConnectError) {
         if (err.code === Code.Internal || err.code === Code.Unknown) {
-          log.error("rpc failed", { procedure: req.url, err });
+          callLog().error({ procedure: req.url, err }, "rpc failed");
         }
         throw err;
       }
       if (isDatabaseUnavailable(err)) {
-        log.warn("database unavailable", { procedure: req.url, err });
+        callLog().warn({ procedure: req.url, err }, "database unavailable");
         throw apiError("unavailable", "database unavailable, retry later", { cause: err });
       }
-      log.error("rpc failed", { procedure: req.url, err });
+      callLog().error({ procedure: req.url, err }, "rpc failed");
       throw apiError("internal", "internal error", { cause: err });
     }
   };

@@ -30,7 +30,7 @@ export function createGrpcUnaryFastPath(opts: UnaryFastPathOptions): FastPath {
     const type = parseContentType(req.headers["content-type"] ?? null);
     if (!type?.binary) return false;
     serve(req as Http2ServerRequest, res as Http2ServerResponse, method, direct).catch((err: unknown) => {
-      opts.onError(err);
+      opts.onError(err, req);
       res.destroy();
     });
     return true;

@@ -121,7 +121,7 @@ export async function listen(opts: ListenOptions): Promise<Listener> {
     });
   });
   const addr = outer.address() as net.AddressInfo;
-  opts.log.info("listening", { host: opts.host, port: addr.port, tls: Boolean(opts.tls) });
+  opts.log.info({ host: opts.host, port: addr.port, tls: Boolean(opts.tls) }, "listening");
 
   return {
     port: addr.port,

@@ -23,8 +23,8 @@ export interface StreamFastPathOptions {
   /** The router's JSON options. */
   jsonOptions: Parameters<typeof getJsonOptions>[0];
   contextValues?: ((req: Req) => ContextValues) | undefined;
-  /** Reports a failure of the fast path itself (never a contract error). */
-  onError(err: unknown): void;
+  /** Reports a failure of the fast path itself (never a contract error), with the request it served. */
+  onError(err: unknown, req: Req): void;
 }
 
 type Protocol = "connect" | "grpc" | "grpc-web";
@@ -90,7 +90,7 @@ export function createStreamFastPath(opts: StreamFastPathOptions): FastPath {
       binary = (w ?? g)!.binary;
     }
     serve(req, res, method, direct, protocol, binary).catch((err: unknown) => {
-      opts.onError(err);
+      opts.onError(err, req);
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

@@ -127,7 +127,7 @@ export class EndpointWorker {
       } catch (err) {
         if (err instanceof WebhookLeaseLostError) break;
         failures++;
-        this.deps.log.warn("webhook delivery round failed; retrying", { webhookId: this.lease.webhookId, err });
+        this.deps.log.warn({ webhookId: this.lease.webhookId, err }, "webhook delivery round failed; retrying");
         await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
       }
     }
@@ -259,13 +259,13 @@ export class EndpointWorker {
       }
       if (res.status === 410) {
         await store.disable(this.lease, e.id, "gone", attempt, row.url);
-        log.warn("webhook endpoint disabled: the receiver answered 410 Gone", { webhookId: row.id });
+        log.warn({ webhookId: row.id }, "webhook endpoint disabled: the receiver answered 410 Gone");
         this.stop();
         return;
       }
       if (attemptNo >= options.retryScheduleMs.length) {
         await store.disable(this.lease, e.id, "failing", attempt, row.url);
-        log.warn("webhook endpoint disabled: an event failed past the retry schedule", { webhookId: row.id, eventId: id });
+        log.warn({ webhookId: row.id, eventId: id }, "webhook endpoint disabled: an event failed past the retry schedule");
         this.stop();
         return;
       }
@@ -286,7 +286,7 @@ export class EndpointWorker {
         this.stop();
         return;
       }
-      log.warn("recording a webhook attempt failed; the event stays queued", { webhookId: row.id, eventId: d.eventId.toString(), err });
+      log.warn({ webhookId: row.id, eventId: d.eventId.toString(), err }, "recording a webhook attempt failed; the event stays queued");
     }
   }
 

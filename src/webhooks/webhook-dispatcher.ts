@@ -93,7 +93,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
             for (const w of workers.values()) if (w.wants(e.organizationId, e.sessionId, e.type)) w.wake();
           }
         } catch (err) {
-          opts.log.warn("webhook wake-up read failed; waking every endpoint", { err });
+          opts.log.warn({ err }, "webhook wake-up read failed; waking every endpoint");
           for (const w of workers.values()) w.wake();
           position = undefined;
         }
@@ -140,7 +140,7 @@ export function createWebhookDispatcher(opts: DispatcherOptions): WebhookDispatc
       try {
         do {
           again = false;
-          await scanOnce().catch((err: unknown) => opts.log.warn("webhook lease scan failed; retrying", { err }));
+          await scanOnce().catch((err: unknown) => opts.log.warn({ err }, "webhook lease scan failed; retrying"));
         } while (again && !closed);
       } finally {
         scanning = undefined;

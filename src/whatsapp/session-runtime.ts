@@ -1,5 +1,4 @@
 import type { WASocket } from "@whiskeysockets/baileys";
-import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
@@ -10,6 +9,7 @@ import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from 
 import type { EngineStore } from "./engine-store.js";
 import type { SessionMessaging } from "../messages/session-messaging.js";
 import { DisconnectReason, makeWASocket } from "./baileys.js";
+import type { SessionBaileysLogger } from "./baileys-logger.js";
 
 /** The QR currently offered for a scan. */
 export interface QrInfo {
@@ -23,8 +23,10 @@ export interface RuntimeDeps {
   db: Kysely<Database>;
   store: EngineStore;
   config: Config["whatsapp"] & { waWebSocketUrl: string; gatewayId: string };
+  /** The session's log (its id bound). */
   log: Logger;
-  baileysLog: PinoLogger;
+  /** Baileys' logger for this session (flushed when the runtime stops). */
+  baileysLog: SessionBaileysLogger;
   /** Guards every auth-state write (lease fencing). */
   fence?: WriteFence;
   /** Called when a fenced write was refused: another gateway holds the session now. */
@@ -73,7 +75,7 @@ export class SessionRuntime {
     readonly sessionId: string,
     private readonly deps: RuntimeDeps,
   ) {
-    this.log = deps.log.child({ sessionId });
+    this.log = deps.log;
   }
 
   /** Opens the first connection. */
@@ -125,7 +127,7 @@ export class SessionRuntime {
       if (isLeaseLost(err)) {
         this.stopped = true;
         this.deps.onLeaseLost?.();
-      } else this.log.error("session event handling failed", { err });
+      } else this.log.error({ err }, "session event handling failed");
     });
   }
 
@@ -168,6 +170,7 @@ export class SessionRuntime {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.closeSocket();
     await this.auth?.flush();
+    this.deps.baileysLog.flush();
   }
 
   /** Unlinks the device from WhatsApp (when connected) and wipes the auth state. */
@@ -181,7 +184,7 @@ export class SessionRuntime {
       try {
         await Promise.race([sock.logout(), new Promise((r) => setTimeout(r, 5_000))]);
       } catch (err) {
-        this.log.warn("logout on WhatsApp failed; wiping local auth state anyway", { err });
+        this.log.warn({ err }, "logout on WhatsApp failed; wiping local auth state anyway");
       }
     }
     await this.closeSocket();
@@ -189,6 +192,7 @@ export class SessionRuntime {
     await wipeAuthState(this.deps.db, this.sessionId, this.deps.fence);
     await this.deps.messaging?.loggedOut();
     this.deps.messaging?.stop();
+    this.deps.baileysLog.flush();
   }
 
   private async closeSocket(): Promise<void> {
@@ -222,7 +226,7 @@ export class SessionRuntime {
     const sock = makeWASocket({
       auth: auth.state,
       waWebSocketUrl: config.waWebSocketUrl,
-      logger: this.deps.baileysLog as never,
+      logger: this.deps.baileysLog,
       browser: ["wa-gateway", "Chrome", "1.0.0"],
       markOnlineOnConnect: false,
       syncFullHistory: false,
@@ -279,7 +283,7 @@ export class SessionRuntime {
   private async maybeMarkRead(sock: WASocket, keys: Parameters<WASocket["readMessages"]>[0]): Promise<void> {
     if (keys.length === 0) return;
     const row = await this.deps.store.get(this.sessionId);
-    if (row?.auto_read) await sock.readMessages(keys).catch((err: unknown) => this.log.warn("auto-read failed", { err }));
+    if (row?.auto_read) await sock.readMessages(keys).catch((err: unknown) => this.log.warn({ err }, "auto-read failed"));
   }
 
   private async onQr(qr: string): Promise<void> {
@@ -386,7 +390,7 @@ export class SessionRuntime {
         patch: { desired_state: "stopped", last_error: message },
         events: [close(false)],
       });
-      this.log.error("giving up on the session: every connection attempt failed", { code, cause: message, attempts: this.failures, lastFailure: reason });
+      this.log.error({ code, cause: message, attempts: this.failures, lastFailure: reason }, "giving up on the session: every connection attempt failed");
       return;
     }
     const { reconnectBaseMs, reconnectMaxMs } = this.deps.config;
@@ -397,13 +401,10 @@ export class SessionRuntime {
       patch: { last_error: message },
       events: [{ ...close(true), data: { ...close(true).data, retryInMs: Math.round(delay) } }],
     });
-    this.log.warn(reason === "connect_failed" ? "connection attempt failed" : "connection lost", {
-      code,
-      cause: message,
-      attempt: this.failures,
-      maxAttempts: this.deps.config.maxReconnects + 1,
-      retryInMs: Math.round(delay),
-    });
+    this.log.warn(
+      { code, cause: message, attempt: this.failures, maxAttempts: this.deps.config.maxReconnects + 1, retryInMs: Math.round(delay) },
+      reason === "connect_failed" ? "connection attempt failed" : "connection lost",
+    );
     this.reconnectTimer = setTimeout(() => this.guard(this.connect()), delay);
   }
 }

@@ -115,16 +115,11 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   if (config.whatsapp.rootPublicKey) WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
   const store = createEngineStore(db, events);
   const sending = createSendingStore(db, events);
-  const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging }>();
+  const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging; log: Logger }>();
   const engineLog = log.child({ component: "whatsapp" });
   const multiplexed = shareBaileysAsyncStorage(config.whatsapp.shareAsyncStorage);
-  engineLog.debug("Baileys' async storages", { multiplexed, setting: config.whatsapp.shareAsyncStorage });
-  const baseDeps = {
-    db,
-    config: { ...config.whatsapp, waWebSocketUrl: config.waWebSocketUrl, gatewayId: config.gatewayId },
-    log: engineLog,
-    baileysLog: baileysLogger(engineLog, config.whatsapp.logLevel),
-  };
+  engineLog.debug({ multiplexed, setting: config.whatsapp.shareAsyncStorage }, "Baileys' async storages");
+  const runtimeConfig = { ...config.whatsapp, waWebSocketUrl: config.waWebSocketUrl, gatewayId: config.gatewayId };
   const holderId = () => opts.registry()?.id() ?? config.gatewayId;
   // Serializes lifecycle operations per session, so start/stop/logout never interleave.
   const queues = new Map<string, Promise<unknown>>();
@@ -139,43 +134,51 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
     return next;
   };
 
-  /** A runtime whose writes are fenced by `lease`; losing the lease drops it here. */
-  const newRuntime = (id: string, lease: Lease) => {
+  /**
+   * A runtime whose writes are fenced by `lease`; losing the lease drops it here. Its lines (engine, messages,
+   * Baileys) carry the session id and, when the row is read, the organization id.
+   */
+  const newRuntime = async (id: string, lease: Lease) => {
     const fence = leases.fence(id, lease);
-    let organization: Promise<string> | undefined;
+    const organizationId = (await store.get(id))?.organization_id;
+    const sessionLog = log.child(organizationId === undefined ? { sessionId: id } : { sessionId: id, organizationId });
     const messaging = new SessionMessaging({
       sessionId: id,
-      organizationId: () =>
-        (organization ??= store.get(id).then((row) => {
-          if (!row) throw new Error(`session ${id} no longer exists`);
-          return row.organization_id;
-        })),
+      organizationId: async () => {
+        if (organizationId === undefined) throw new Error(`session ${id} no longer exists`);
+        return organizationId;
+      },
       store: opts.messages,
       fence,
       media: mediaPolicy,
-      log: engineLog,
+      log: sessionLog.child({ component: "messages" }),
       onLeaseLost: () => void drop(id, rt),
       sending,
       engine: fencedEngineStore(store, fence),
       settings: config.sending,
     });
+    const rtLog = sessionLog.child({ component: "whatsapp" });
     const rt: SessionRuntime = new SessionRuntime(id, {
-      ...baseDeps,
+      db,
+      config: runtimeConfig,
+      log: rtLog,
+      baileysLog: baileysLogger(sessionLog, { level: config.whatsapp.logLevel }),
       store: fencedEngineStore(store, fence),
       fence,
       onLeaseLost: () => void drop(id, rt),
       messaging,
     });
-    return { rt, messaging };
+    return { rt, messaging, log: rtLog };
   };
   const m = config.messages;
   const mediaPolicy = { maxBytes: m.maxMediaBytes, timeoutMs: m.mediaFetchTimeoutMs, allowHttp: m.mediaAllowHttp, allowPrivate: m.mediaAllowPrivate };
   /** Closes a runtime that lost its lease: no writes, no release (the lease is someone else's). */
   const drop = (id: string, rt: SessionRuntime) =>
     exclusive(id, async () => {
-      if (runtimes.get(id)?.rt !== rt) return;
+      const entry = runtimes.get(id);
+      if (entry?.rt !== rt) return;
       runtimes.delete(id);
-      engineLog.warn("lease lost: closing the session here", { sessionId: id });
+      entry.log.warn("lease lost: closing the session here");
       await rt.stop();
     });
   /** Stops a local runtime and releases its lease once the socket is closed. */
@@ -185,17 +188,20 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
     runtimes.delete(id);
     await entry.rt.stop();
     if (handOver) await entry.rt.markHandedOver().catch(() => {});
-    await leases.release(id, entry.lease).catch((err: unknown) => engineLog.warn("could not release lease", { sessionId: id, err }));
+    await leases.release(id, entry.lease).catch((err: unknown) => entry.log.warn({ err }, "could not release lease"));
   };
   /** Starts a runtime under a lease just taken. */
   const run = async (id: string, lease: Lease) => {
-    const { rt, messaging } = newRuntime(id, lease);
-    runtimes.set(id, { rt, lease, messaging });
+    let created: Awaited<ReturnType<typeof newRuntime>> | undefined;
     try {
-      await rt.start();
+      created = await newRuntime(id, lease);
+      runtimes.set(id, { ...created, lease });
+      await created.rt.start();
     } catch (err) {
-      runtimes.delete(id);
-      await rt.stop().catch(() => {});
+      if (created) {
+        runtimes.delete(id);
+        await created.rt.stop().catch(() => {});
+      }
       if (!isLeaseLost(err)) await leases.release(id, lease).catch(() => {});
       throw err;
     }
@@ -216,7 +222,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
           let timer: NodeJS.Timeout | undefined;
           if (rt) await Promise.race([rt.settled, new Promise((r) => (timer = setTimeout(r, config.whatsapp.connectTimeoutMs)))]);
           clearTimeout(timer);
-        }).catch((err: unknown) => engineLog.error("could not start session", { sessionId: id, err })),
+        }).catch((err: unknown) => engineLog.error({ sessionId: id, err }, "could not start session")),
       ),
     );
 
@@ -269,7 +275,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       const order = preferenceOrder(movable, registry.name, names).reverse().slice(0, plan.handOver);
       await Promise.all(order.map((id) => exclusive(id, () => stopRuntime(id, true))));
       if (order.length > 0) {
-        engineLog.info("sessions handed over for balance", { count: order.length });
+        engineLog.info({ count: order.length }, "sessions handed over for balance");
         await registry.nudge();
       }
     }
@@ -288,14 +294,14 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       }
       round = reconcile()
         .then((n) => {
-          if (n > 0) engineLog.info("sessions taken up", { count: n });
+          if (n > 0) engineLog.info({ count: n }, "sessions taken up");
           return n;
         })
         .finally(() => {
           round = undefined;
           if (again && !closed) {
             again = false;
-            void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err }));
+            void supervisor.resumeAll().catch((err: unknown) => engineLog.warn({ err }, "session scan failed"));
           }
         });
       if (!outboxTimer && !closed) {
@@ -305,12 +311,12 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
           void opts.messages
             .withPending(local)
             .then((ids) => ids.forEach((id) => runtimes.get(id)?.messaging.kick()))
-            .catch((err: unknown) => engineLog.warn("outbox poll failed", { err }));
+            .catch((err: unknown) => engineLog.warn({ err }, "outbox poll failed"));
         }, config.messages.outboxPollMs);
         outboxTimer.unref();
       }
       if (!scanTimer && !closed) {
-        scanTimer = setInterval(() => void supervisor.resumeAll().catch((err: unknown) => engineLog.warn("session scan failed", { err })), config.whatsapp.scanMs);
+        scanTimer = setInterval(() => void supervisor.resumeAll().catch((err: unknown) => engineLog.warn({ err }, "session scan failed")), config.whatsapp.scanMs);
         scanTimer.unref();
       }
       return round;
@@ -339,7 +345,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       }).catch((err: unknown) => {
         // The wish to run is recorded: a busy or briefly unreachable database only delays the start to the next round.
         if (!isTransientDatabaseError(err)) throw err;
-        engineLog.warn("session start deferred to the next round", { sessionId: id, err });
+        engineLog.warn({ sessionId: id, err }, "session start deferred to the next round");
         return false;
       });
     },
@@ -359,8 +365,8 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         if (opts.clustered && !opts.registry()) throw apiError("unavailable", "the gateway is still joining; retry");
         const lease = (await leases.acquire(holderId(), [id])).get(id);
         if (!lease) throw apiError("unavailable", "the session is held by another gateway; retry");
-        const { rt } = newRuntime(id, lease);
         try {
+          const { rt } = await newRuntime(id, lease);
           await rt.logoutDetached();
         } finally {
           await leases.release(id, lease).catch(() => {});
