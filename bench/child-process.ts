@@ -10,12 +10,15 @@ export interface Proc {
 
 const root = new URL("..", import.meta.url).pathname;
 
+/** What marks a child ready: a pattern, or a function finding it in the output so far (its result is the match). */
+export type Readiness = RegExp | ((text: string) => readonly string[] | undefined);
+
 /**
  * Starts `node --import tsx <args>` in the repository and resolves once
  * `ready` matches its `stream` (rejects if it exits first or after 120 s).
  * `node` picks another Node.js binary than the bench's own.
  */
-export function startChild(args: string[], env: Record<string, string>, ready: RegExp, stream: "stdout" | "stderr", node = process.execPath): Promise<Proc & { match: RegExpExecArray }> {
+export function startChild(args: string[], env: Record<string, string>, ready: Readiness, stream: "stdout" | "stderr", node = process.execPath): Promise<Proc & { match: readonly string[] }> {
   const child = spawn(node, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const p: Proc = { child, stdout: "", stderr: "" };
   return new Promise((resolve, reject) => {
@@ -25,7 +28,7 @@ export function startChild(args: string[], env: Record<string, string>, ready: R
       reject(new Error(`${args.join(" ")} not ready:\n${p.stderr.slice(-2000)}`));
     }, 120_000);
     const check = () => {
-      const m = ready.exec(p[stream]);
+      const m = typeof ready === "function" ? ready(p[stream]) : (ready.exec(p[stream]) ?? undefined);
       if (m) {
         clearTimeout(timer);
         resolve({ ...p, match: m, get stdout() { return p.stdout; }, get stderr() { return p.stderr; } });

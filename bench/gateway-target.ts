@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { type GatewayProcess, runCli, spawnGateway } from "../test/support/gateway-process.js";
+import { readyLine } from "../test/support/log-lines.js";
 import { rssMiB, sleep } from "./process-stats.js";
 import type { Fixture } from "./scenarios.js";
 
@@ -19,9 +20,9 @@ export async function startGatewayTimed(env: Record<string, string>): Promise<St
   const t0 = performance.now();
   const gw = await spawnGateway({ LOG_LEVEL: "info", API_KEY_CACHE_TTL_MS: "10000", ...env });
   const wallMs = performance.now() - t0;
-  const m = /"msg":"ready"[^\n]*"startupMs":(\d+)/.exec(gw.stderr());
+  const startupMs = readyLine(gw.stderr())?.startupMs;
   await sleep(2_000);
-  return { gw, wallMs, selfMs: m ? Number(m[1]) : undefined, idleRss: rssMiB(gw.child.pid) };
+  return { gw, wallMs, selfMs: typeof startupMs === "number" ? startupMs : undefined, idleRss: rssMiB(gw.child.pid) };
 }
 
 /** Creates an API key with the project's CLI (`apikey create`) and returns the secret. */

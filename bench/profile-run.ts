@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../test/support/gateway-process.js";
+import { readyLine } from "../test/support/log-lines.js";
 import { runAutocannon } from "./load/autocannon-run.js";
 import type { LoadResult } from "./load/load-result.js";
 import { categoryShares, readProfile, topFunctions } from "./profile-categories.js";
@@ -34,8 +35,8 @@ export async function profileGateway(env: Record<string, string>, f: Fixture, pr
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr.on("data", (d: Buffer) => {
         err += d.toString();
-        const m = /"msg":"ready".*?"url":"([^"]+)"/.exec(err);
-        if (m) resolve(m[1]!);
+        const ready = readyLine(err);
+        if (ready) resolve(ready.url);
       });
       child.once("exit", (code) => reject(new Error(`profiled gateway exited with ${code}: ${err}`)));
     });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot, runCli } from "./support/gateway-process.js";
+import { readyLine } from "./support/log-lines.js";
 import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
 import { backends } from "./support/backends.js";
 import { waitUntil } from "./support/wait.js";
@@ -58,7 +59,7 @@ describe.each(backends)("wa-gateway CLI against a running gateway on $name", (ba
     const dataDir = mkdtempSync(join(tmpdir(), "wagw-serve-"));
     try {
       const served = startBin(["serve"], { PORT: "0", HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info" });
-      const url = await waitUntil("the ready line", () => /"msg":"ready".*?"url":"([^"]+)"/.exec(served.res.stderr)?.[1], 60_000);
+      const url = await waitUntil("the ready line", () => readyLine(served.res.stderr)?.url, 60_000);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       expect(served.res.stdout).toMatch(/wag_/); // the first-run key, printed once
       served.child.kill("SIGTERM");

@@ -9,6 +9,7 @@ import { SessionStatus } from "../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../gen/wagateway/v1/session_service_pb.js";
 import { backends } from "./support/backends.js";
 import { type GatewayProcess, runCli, spawnGateway } from "./support/gateway-process.js";
+import { logsWithMsg } from "./support/log-lines.js";
 import { alive, npmStart } from "./support/npm-start.js";
 import { createScratchDatabase, type ScratchDatabase } from "./support/scratch-database.js";
 import { clientFor, transportCases } from "./support/transports.js";
@@ -33,7 +34,7 @@ const ways: { target: Target; signal: NodeJS.Signals }[] = [
   { target: "process group", signal: "SIGINT" }, // Ctrl-C in the terminal running `npm start`
 ];
 
-const count = (text: string, msg: string) => text.split("\n").filter((l) => l.includes(`"msg":"${msg}"`)).length;
+const count = (text: string, msg: string) => logsWithMsg(text, msg).length;
 
 describe("the first shutdown signal drains once; repeats do not cut it short", () => {
   it("ignores repeated signals, and a second SIGINT forces the exit only after the grace interval", async () => {

@@ -6,6 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
+import { readyUrlMatch } from "../../test/support/log-lines.js";
 import { cpuSeconds, type Proc, runPool as pool, startChild as start } from "../child-process.js";
 import { rssMiB, sleep } from "../process-stats.js";
 import { retryUnavailable } from "../retry-interceptor.js";
@@ -54,7 +55,7 @@ async function measure({ line, storage, n }: (typeof runs)[number]) {
     GATEWAY_ID: "gw-bench",
     WA_SHARE_ASYNC_STORAGE: storage,
   };
-  const ready = /"msg":"ready".*?"url":"([^"]+)"/;
+  const ready = readyUrlMatch;
   let gw = await start(["src/main.ts"], env, ready, "stderr", node);
   current = gw;
   const onCrash = (g: typeof gw) => (code: number | null, signal: string | null) => {

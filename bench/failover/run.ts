@@ -6,6 +6,7 @@ import pg from "pg";
 import { GatewayService } from "../../gen/wagateway/v1/gateway_service_pb.js";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
+import { readyUrlMatch } from "../../test/support/log-lines.js";
 import { type Proc, runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres, postgresVersion } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
@@ -23,11 +24,11 @@ import { refreshSubBenchSection } from "../sub-bench-section.js";
 const counts = (process.env.FAILOVER_BENCH_SESSIONS ?? "30,300").split(",").map(Number);
 const idleSeconds = Number(process.env.FAILOVER_BENCH_IDLE_S ?? 60);
 const names = ["gw-1", "gw-2", "gw-3"];
-const ready = /"msg":"ready".*?"url":"([^"]+)"/;
+const ready = readyUrlMatch;
 
 interface Gw {
   name: string;
-  proc: Proc & { match: RegExpExecArray };
+  proc: Proc & { match: readonly string[] };
   sessions: Client<typeof SessionService>;
   gateways: Client<typeof GatewayService>;
 }

@@ -6,6 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { MessageService } from "../../gen/wagateway/v1/message_service_pb.js";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
+import { readyUrlMatch } from "../../test/support/log-lines.js";
 import { cpuSeconds, runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
@@ -78,7 +79,7 @@ const waitReceived = async (phones: string[], n: number, timeoutMs = 300_000) =>
 const gw = await startChild(
   ["src/main.ts"],
   { DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "info", WA_LOG_LEVEL: "error", WA_WEBSOCKET_URL: simUrl, WA_ROOT_PUBLIC_KEY: rootPublicKey, GATEWAY_ID: "gw-bench", ...pacingOff },
-  /"msg":"ready".*?"url":"([^"]+)"/,
+  readyUrlMatch,
   "stderr",
 );
 children.push(gw.child);

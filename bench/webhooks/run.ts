@@ -107,7 +107,7 @@ for (const n of endpointCounts) {
   await reset();
   const floorConcurrency = Math.min(256, concurrency * n);
   const floor = await startChild(["bench/webhooks/floor.ts"], { URL: rxUrl, TOTAL: String(events * n), CONCURRENCY: String(floorConcurrency), ENDPOINTS: String(n) }, /\{.*\}\n/, "stdout");
-  const floorRes = JSON.parse(floor.match[0]) as { requests: number; seconds: number };
+  const floorRes = JSON.parse(floor.match[0]!) as { requests: number; seconds: number };
   const floorStats = await stats();
 
   const row = {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { readyLine } from "./log-lines.js";
 import { testSendingEnv } from "./sending-defaults.js";
 
 /** The repository root. */
@@ -41,10 +42,10 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_0
     const timer = setTimeout(() => reject(new Error(`gateway not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
     child.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
-      const m = /"msg":"ready".*?"url":"([^"]+)"/.exec(err);
-      if (m) {
+      const ready = readyLine(err);
+      if (ready) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(ready.url);
       }
     });
     child.once("exit", (code) => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { repoRoot } from "./gateway-process.js";
+import { readyLine } from "./log-lines.js";
 
 /** The gateway run as README says (`npm start`), in a process group of its own as a terminal or a process manager would. */
 export interface NpmStartProcess {
@@ -24,14 +25,14 @@ export async function npmStart(env: Record<string, string>, timeoutMs = 120_000)
   let err = "";
   npm.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => npm.once("close", (code, signal) => r({ code, signal })));
-  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+  const ready = await new Promise<{ pid: number; url: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`npm start not ready in ${timeoutMs} ms:\n${err}`)), timeoutMs);
     const check = () => {
-      const m = /"msg":"ready".*?"pid":(\d+).*?"url":"([^"]+)"/.exec(err);
-      if (m) {
+      const line = readyLine(err);
+      if (line) {
         clearTimeout(timer);
         npm.stderr!.off("data", check);
-        resolve(m);
+        resolve(line);
       }
     };
     npm.stderr!.on("data", check);
@@ -40,7 +41,7 @@ export async function npmStart(env: Record<string, string>, timeoutMs = 120_000)
       reject(new Error(`npm start exited with ${code}:\n${err}`));
     });
   });
-  return { npm, gatewayPid: Number(ready[1]), url: ready[2]!, stderr: () => err, closed };
+  return { npm, gatewayPid: ready.pid, url: ready.url, stderr: () => err, closed };
 }
 
 /** True while a process with `pid` exists (a negative pid names a process group). */
