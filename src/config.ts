@@ -68,6 +68,8 @@ export interface Config {
     scanMs: number;
     /** Level of Baileys' own logs routed into ours (`WA_LOG_LEVEL`). */
     logLevel: "debug" | "info" | "warn" | "error";
+    /** A Baileys warning or error repeated by one session within this window is written once, then counted (`WA_LOG_REPEAT_WINDOW_MS`). */
+    logRepeatWindowMs: number;
     /**
      * Baileys' per-socket async storages multiplexed over one
      * (`WA_SHARE_ASYNC_STORAGE`): `auto` does it where the runtime lacks
@@ -233,6 +235,7 @@ export function loadConfig(env: Env = process.env): Config {
       qrTimeoutMs: nonEmpty(env.WA_QR_TIMEOUT_MS) === undefined ? undefined : int(env, "WA_QR_TIMEOUT_MS", 60_000, 100, 600_000),
       scanMs: int(env, "WA_SCAN_MS", 5_000, 100, 600_000),
       logLevel: level(env, "WA_LOG_LEVEL", "warn"),
+      logRepeatWindowMs: int(env, "WA_LOG_REPEAT_WINDOW_MS", 60_000, 1_000, 86_400_000),
       shareAsyncStorage: oneOf(env, "WA_SHARE_ASYNC_STORAGE", ["auto", "on", "off"] as const, "auto"),
     },
     sessionDefaults: {

@@ -162,7 +162,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
       db,
       config: runtimeConfig,
       log: rtLog,
-      baileysLog: baileysLogger(sessionLog, { level: config.whatsapp.logLevel }),
+      baileysLog: baileysLogger(sessionLog, { level: config.whatsapp.logLevel, collapseWindowMs: config.whatsapp.logRepeatWindowMs }),
       store: fencedEngineStore(store, fence),
       fence,
       onLeaseLost: () => void drop(id, rt),
