@@ -6,8 +6,8 @@ import { rssMiB, sleep } from "../process-stats.js";
 import { startGateway } from "./gateway-start.js";
 import { runTimed, spawnTimed } from "./timed-spawn.js";
 
-/** What one start-up bench run collected: every sample of every figure, by name. */
-export type Samples = Map<SampleName, number[]>;
+/** What one start-up bench run collected: every sample of every figure, by name (`… CPU`: its CPU ms). */
+export type Samples = Map<SampleName | `${SampleName} CPU`, number[]>;
 
 /** The figures measured (ms unless the name says RSS, then MiB). */
 export type SampleName =
@@ -50,25 +50,29 @@ const answered = (l: Record<string, unknown>) => l.answered === true;
  */
 export async function measureStartup(o: StartupOptions): Promise<Samples> {
   const samples: Samples = new Map();
-  const add = (k: SampleName, v: number | undefined) => {
+  const add = (k: SampleName | `${SampleName} CPU`, v: number | undefined) => {
     if (v !== undefined) samples.set(k, [...(samples.get(k) ?? []), v]);
+  };
+  const timed = (k: SampleName, t: { wallMs: number; cpuMs: number | undefined }) => {
+    add(k, t.wallMs);
+    add(`${k} CPU`, t.cpuMs);
   };
   await ensurePostgres();
   for (let run = 1; run <= o.runs; run++) {
     o.say(`run ${run}/${o.runs}`);
-    add("node -e 0", (await runTimed(["-e", "0"])).wallMs);
+    timed("node -e 0", await runTimed(["-e", "0"]));
 
     // Floor: a bare process opening PGlite (fresh, then the same directory again) and answering one query.
     const floorDir = mkdtempSync(join(tmpdir(), "wagw-startup-floor-"));
     try {
       const fresh = await spawnTimed(["bench/startup/pglite-floor.mjs", join(floorDir, "pglite")], {}, "stdout", answered);
       await fresh.stop();
-      add("PGlite floor, fresh dir", fresh.wallMs);
+      timed("PGlite floor, fresh dir", fresh);
       const again = await spawnTimed(["bench/startup/pglite-floor.mjs", join(floorDir, "pglite")], {}, "stdout", answered);
       await sleep(o.settleMs);
       add("PGlite floor RSS", rssMiB(again.child.pid));
       await again.stop();
-      add("PGlite floor, existing dir", again.wallMs);
+      timed("PGlite floor, existing dir", again);
     } finally {
       rmSync(floorDir, { recursive: true, force: true });
     }
@@ -78,15 +82,15 @@ export async function measureStartup(o: StartupOptions): Promise<Samples> {
     try {
       const first = await startGateway({ DATA_DIR: dataDir }, true);
       await first.stop();
-      add("gateway PGlite first start", first.wallMs);
+      timed("gateway PGlite first start", first);
       add("gateway PGlite first start, own", first.selfMs);
       const gw = await startGateway({ DATA_DIR: dataDir });
       try {
-        add("gateway PGlite restart", gw.wallMs);
+        timed("gateway PGlite restart", gw);
         add("gateway PGlite restart, own", gw.selfMs);
         await sleep(o.settleMs);
         add("gateway PGlite RSS", rssMiB(gw.child.pid));
-        await cliCalls(gw.url, first.key!, o.cliCalls, add);
+        await cliCalls(gw.url, first.key!, o.cliCalls, timed);
       } finally {
         await gw.stop();
       }
@@ -102,15 +106,15 @@ export async function measureStartup(o: StartupOptions): Promise<Samples> {
       await sleep(o.settleMs);
       add("pg floor RSS", rssMiB(floor.child.pid));
       await floor.stop();
-      add("pg floor", floor.wallMs);
+      timed("pg floor", floor);
       const env = { DATABASE_URL: db.url, DATA_DIR: pgDir };
       const first = await startGateway(env, true);
       await first.stop();
-      add("gateway PostgreSQL first start", first.wallMs);
+      timed("gateway PostgreSQL first start", first);
       add("gateway PostgreSQL first start, own", first.selfMs);
       const gw = await startGateway(env);
       try {
-        add("gateway PostgreSQL restart", gw.wallMs);
+        timed("gateway PostgreSQL restart", gw);
         add("gateway PostgreSQL restart, own", gw.selfMs);
         await sleep(o.settleMs);
         add("gateway PostgreSQL RSS", rssMiB(gw.child.pid));
@@ -127,25 +131,25 @@ export async function measureStartup(o: StartupOptions): Promise<Samples> {
 }
 
 /** `sessions list` and `--help` through the CLI, and the floor: a bare `node -e` making the same call with fetch. */
-async function cliCalls(url: string, key: string, n: number, add: (k: SampleName, v: number) => void): Promise<void> {
+async function cliCalls(url: string, key: string, n: number, timed: (k: SampleName, t: { wallMs: number; cpuMs: number }) => void): Promise<void> {
   const env = { WA_GATEWAY_URL: url, WA_GATEWAY_TOKEN: key };
   const fetchOnce = `fetch(${JSON.stringify(`${url}/wagateway.v1.SessionService/ListSessions`)}, { method: "POST", headers: { authorization: ${JSON.stringify(`Bearer ${key}`)}, "content-type": "application/json" }, body: "{}" }).then(async (r) => { const t = await r.text(); if (!r.ok) throw new Error(t); process.stdout.write(t); })`;
   for (let i = 0; i < n; i++) {
     const list = await runTimed(["bin/wa-gateway.mjs", "sessions", "list"], env);
     if (list.code !== 0) throw new Error(`wa-gateway sessions list exited ${list.code}: ${list.stderr}`);
-    add("CLI sessions list", list.wallMs);
+    timed("CLI sessions list", list);
     const help = await runTimed(["bin/wa-gateway.mjs", "--help"]);
     if (help.code !== 0) throw new Error(`wa-gateway --help exited ${help.code}: ${help.stderr}`);
-    add("CLI --help", help.wallMs);
+    timed("CLI --help", help);
     const floor = await runTimed(["-e", fetchOnce]);
     if (floor.code !== 0) throw new Error(`fetch floor exited ${floor.code}: ${floor.stderr}`);
-    add("fetch floor", floor.wallMs);
+    timed("fetch floor", floor);
   }
 }
 
 /** One line per figure so far (median), for the progress log. */
 function summary(s: Samples): string {
-  return [...s].map(([k, v]) => `${k} ${Math.round(median(v))}`).join(", ");
+  return [...s].filter(([k]) => !k.endsWith(" CPU")).map(([k, v]) => `${k} ${Math.round(median(v))}`).join(", ");
 }
 
 /** The median of `xs` (mean of the middle two for an even count). */

@@ -15,8 +15,9 @@ export interface PairedRss {
 }
 
 /**
- * One gateway per backend against the WhatsApp simulator (its own process, bench/messages/sim-process.ts): idle
- * RSS after ready and the settle time, then one session paired by the simulated phone (QR), and idle RSS again.
+ * One gateway per backend against the WhatsApp simulator (its own process, bench/messages/sim-process.ts), restarted
+ * on its database: idle RSS after ready and the settle time, then one session paired by the simulated phone (QR),
+ * and idle RSS again.
  */
 export async function measurePairedRss(settleMs: number, say: (s: string) => void): Promise<PairedRss[]> {
   const sim = await startChild(["bench/messages/sim-process.ts"], {}, /(\{.*"control".*\})\n/, "stdout");
@@ -30,11 +31,14 @@ export async function measurePairedRss(settleMs: number, say: (s: string) => voi
     try {
       for (const backend of ["PGlite", "PostgreSQL"] as const) {
         const env = backend === "PGlite" ? { ...wa, DATA_DIR: join(dataDir, "lite") } : { ...wa, DATA_DIR: join(dataDir, "pg"), DATABASE_URL: db.url };
-        const gw = await startGateway(env, true);
+        // A first start (which creates the database and prints the key), then the restart that is measured.
+        const first = await startGateway(env, true);
+        await first.stop();
+        const gw = await startGateway(env);
         try {
           await sleep(settleMs);
           const before = rssMiB(gw.child.pid);
-          await pairOne(gw.url, gw.key!, control, backend === "PGlite" ? "18887770001" : "18887770002");
+          await pairOne(gw.url, first.key!, control, backend === "PGlite" ? "18887770001" : "18887770002");
           await sleep(settleMs);
           const row = { backend, before, after: rssMiB(gw.child.pid) };
           say(`paired session on ${backend}: RSS ${row.before?.toFixed(0)} → ${row.after?.toFixed(0)} MiB`);

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { repoRoot } from "../../test/support/gateway-process.js";
 
@@ -18,6 +19,8 @@ export interface TimedChild {
   child: ChildProcess;
   /** Wall clock from spawn to the awaited line, ms. */
   wallMs: number;
+  /** CPU time (user + system, all threads) the process had used when the line arrived, ms. */
+  cpuMs: number | undefined;
   /** The awaited line, parsed. */
   line: Record<string, unknown>;
   stdout(): string;
@@ -86,20 +89,41 @@ export function spawnTimed(
     jsonLines(child[stream]!, (line) => {
       if (!ready(line)) return;
       const wallMs = performance.now() - t0;
+      const cpuMs = processCpuMs(child.pid);
       clearTimeout(timer);
       child.off("exit", onExit);
-      resolve({ child, wallMs, line, stdout: () => out, stderr: () => err, stop });
+      resolve({ child, wallMs, cpuMs, line, stdout: () => out, stderr: () => err, stop });
     });
   });
 }
 
-/** Runs `node <args>` to completion; resolves with its wall time (spawn → exit) and output. */
-export function runTimed(args: string[], env: Record<string, string> = {}): Promise<{ wallMs: number; code: number | null; stdout: string; stderr: string }> {
+/** CPU ms (user + system) used so far by a live process (`/proc/<pid>/stat`). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU ms (user + system) of this process's children that have exited and been waited for (`cutime` + `cstime`). */
+function reapedChildrenCpuMs(): number {
+  const f = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[13]) + Number(f[14])) * 10;
+}
+
+/**
+ * Runs `node <args>` to completion; resolves with its wall time (spawn → exit), its CPU time (from this process's
+ * reaped-children counters, so nothing else of ours may exit meanwhile) and its output.
+ */
+export function runTimed(args: string[], env: Record<string, string> = {}): Promise<{ wallMs: number; cpuMs: number; code: number | null; stdout: string; stderr: string }> {
+  const cpu0 = reapedChildrenCpuMs();
   const t0 = performance.now();
   const child = spawnNode(args, env);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once("close", (code) => resolve({ wallMs: performance.now() - t0, code, stdout, stderr })));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ wallMs: performance.now() - t0, cpuMs: reapedChildrenCpuMs() - cpu0, code, stdout, stderr })));
 }
