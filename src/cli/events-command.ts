@@ -2,7 +2,8 @@ import { errorWord } from "../errors/api-error.js";
 import { UsageError } from "./cli-error.js";
 import type { CliArgs } from "./options.js";
 import { eventLine, note, out } from "./output.js";
-import { remoteClient, remoteOptionsHelp } from "./remote.js";
+import { remoteClient } from "./remote.js";
+import { remoteOptionsHelp } from "./remote-options.js";
 
 /** Help of `events`. */
 export const eventsHelp = `Usage: wa-gateway events watch [--session <id>]… [--type <type>]… [--after <eventId>] [--limit <n>]

@@ -2,12 +2,7 @@ import { createGatewayClient, type GatewayClient } from "../client/create-gatewa
 import { isProtocol, protocols } from "../client/protocol.js";
 import { UsageError } from "./cli-error.js";
 import type { CliArgs } from "./options.js";
-
-/** Help text of the options every remote command takes. */
-export const remoteOptionsHelp = `Connection (every command except serve and apikey):
-  --url <url>          gateway base URL (env WA_GATEWAY_URL; default http://127.0.0.1:8080)
-  --token <token>      API key or login JWT (env WA_GATEWAY_TOKEN)
-  --protocol <name>    ${protocols.join(" | ")} (default connect)`;
+import { remoteOptionsHelp } from "./remote-options.js";
 
 /** A typed client for the gateway named by `--url`/`--token` or the environment. */
 export function remoteClient(args: CliArgs, env: NodeJS.ProcessEnv = process.env): GatewayClient {

@@ -2,8 +2,8 @@ import type { Session } from "../../gen/wagateway/v1/session_pb.js";
 import { UsageError } from "./cli-error.js";
 import type { CliArgs } from "./options.js";
 import { out, sessionLine } from "./output.js";
-import { qrCommand } from "./qr-command.js";
-import { remoteClient, remoteOptionsHelp } from "./remote.js";
+import { remoteClient } from "./remote.js";
+import { remoteOptionsHelp } from "./remote-options.js";
 
 /** Help of `sessions`. */
 export const sessionsHelp = `Usage: wa-gateway sessions <command> [options]
@@ -50,7 +50,10 @@ export async function sessionsCommand(args: CliArgs): Promise<number> {
     case "delete":
       await client.deleteSession({ session });
       return 0;
-    default:
+    default: {
+      // The QR renderer loads only for `sessions qr`.
+      const { qrCommand } = await import("./qr-command.js");
       return qrCommand(client, session);
+    }
   }
 }

@@ -1,7 +1,8 @@
 import { UsageError } from "./cli-error.js";
 import type { CliArgs } from "./options.js";
 import { deliveryLine, note, out, webhookLine } from "./output.js";
-import { remoteClient, remoteOptionsHelp } from "./remote.js";
+import { remoteClient } from "./remote.js";
+import { remoteOptionsHelp } from "./remote-options.js";
 
 /** Help of `webhooks`. */
 export const webhooksHelp = `Usage: wa-gateway webhooks <command> [options]
