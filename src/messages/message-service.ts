@@ -2,7 +2,7 @@ import { lookup } from "node:dns/promises";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MediaType } from "@whiskeysockets/baileys";
-import { downloadContentFromMessage, generateMessageIDV2, normalizeMessageContent } from "../whatsapp/baileys.js";
+import { type Baileys, baileys, loadBaileys } from "../whatsapp/baileys.js";
 import type { Kysely } from "kysely";
 import {
   CheckNumbersResponseSchema,
@@ -107,7 +107,7 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
         id: ulid(now.getTime()),
         organization_id: s.organization_id,
         session_id: s.id,
-        wa_message_id: generateMessageIDV2(s.wa_jid ?? undefined),
+        wa_message_id: (await loadBaileys()).generateMessageIDV2(s.wa_jid ?? undefined),
         direction: "out",
         source: "api",
         chat_id: draft.recipient.jid,
@@ -179,6 +179,7 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
       const s = await session(ctx, req.session);
       const row = await store.get(s.organization_id, s.id, parseMessageId(req.message));
       if (!row) throw messageNotFound();
+      const { downloadContentFromMessage } = await loadBaileys();
       const found = mediaOf(row);
       if (!found) throw apiError("not_found", isMediaKind(row.type) ? "the media of this message is not available yet" : "this message has no media");
       let stream;
@@ -236,9 +237,9 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
 }
 
 /** The downloadable media of a stored message, from Baileys' own message. */
-function mediaOf(row: MessageRow): { media: Parameters<typeof downloadContentFromMessage>[0]; kind: MediaType; mimetype: string } | undefined {
+function mediaOf(row: MessageRow): { media: Parameters<Baileys["downloadContentFromMessage"]>[0]; kind: MediaType; mimetype: string } | undefined {
   if (!isMediaKind(row.type)) return undefined;
-  const content = normalizeMessageContent(storedWaMessage(row)?.message);
+  const content = baileys().normalizeMessageContent(storedWaMessage(row)?.message);
   const m = content?.[`${row.type}Message`] ?? content?.documentWithCaptionMessage?.message?.documentMessage;
   if (!m?.mediaKey || !(m.directPath || m.url)) return undefined;
   const declared = (row.content[row.type] as { mimetype?: string } | undefined)?.mimetype;

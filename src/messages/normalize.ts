@@ -1,5 +1,5 @@
 import type { proto } from "@whiskeysockets/baileys";
-import { normalizeMessageContent, WAProto } from "../whatsapp/baileys.js";
+import { baileys } from "../whatsapp/baileys.js";
 import type { MessageTypeWord } from "./message-words.js";
 
 /** What a WhatsApp message says, in the contract's terms. */
@@ -41,7 +41,7 @@ function media(m: proto.Message.IImageMessage & proto.Message.IDocumentMessage &
  * distribution, protocol messages other than revoke, empty stubs).
  */
 export function normalizeContent(message: proto.IMessage | null | undefined): NormalizedContent | undefined {
-  const m = normalizeMessageContent(message);
+  const m = baileys().normalizeMessageContent(message);
   if (!m) return undefined;
   const ctx = (c: WithContext | null | undefined) => ({
     quotedWaId: c?.contextInfo?.stanzaId ?? null,
@@ -79,7 +79,7 @@ export function normalizeContent(message: proto.IMessage | null | undefined): No
   }
   if (m.protocolMessage) {
     const p = m.protocolMessage;
-    if (p.type === WAProto.Message.ProtocolMessage.Type.REVOKE && p.key?.id) {
+    if (p.type === baileys().proto.Message.ProtocolMessage.Type.REVOKE && p.key?.id) {
       return { type: "revoke", content: { revoke: { messageId: null } }, quotedWaId: null, mentions: [], revokedWaId: p.key.id };
     }
     return undefined;

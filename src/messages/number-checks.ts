@@ -1,5 +1,5 @@
 import type { WASocket } from "@whiskeysockets/baileys";
-import { USyncQuery, USyncUser } from "../whatsapp/baileys.js";
+import { baileys } from "../whatsapp/baileys.js";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 
@@ -34,9 +34,12 @@ export async function checkNumbers(
   const known = new Map<string, NumberCheckResult>(cached.map((r) => [r.phone, { phone: r.phone, exists: r.exists, jid: r.jid, lid: r.lid }]));
   const missing = phones.filter((p) => !known.has(p));
   if (missing.length > 0) {
+    const socket = sock();
+    // A socket exists, so Baileys is loaded.
+    const { USyncQuery, USyncUser } = baileys();
     const query = new USyncQuery().withContactProtocol().withLIDProtocol();
     for (const p of missing) query.withUser(new USyncUser().withPhone(`+${p}`));
-    const result = await sock().executeUSyncQuery(query);
+    const result = await socket.executeUSyncQuery(query);
     const found = new Map<string, NumberCheckResult>();
     for (const entry of result?.list ?? []) {
       const e = entry as { id: string; contact?: boolean; lid?: string };

@@ -1,5 +1,5 @@
 import type { AnyMessageContent, WAMessage, WAMessageKey } from "@whiskeysockets/baileys";
-import { BufferJSON } from "../whatsapp/baileys.js";
+import { baileys } from "../whatsapp/baileys.js";
 import type { MessageRow } from "../db/schema.js";
 import { fetchMedia, type MediaFetchPolicy } from "./media-fetch.js";
 
@@ -11,9 +11,9 @@ export function keyOf(row: MessageRow): WAMessageKey {
   return { remoteJid: row.chat_id, id: row.wa_message_id, fromMe: row.direction === "out" };
 }
 
-/** Baileys' message stored with a row, decoded (BufferJSON). */
+/** Baileys' message stored with a row, decoded (BufferJSON; Baileys must be loaded). */
 export function storedWaMessage(row: MessageRow): WAMessage | undefined {
-  return row.wa_message ? (JSON.parse(row.wa_message, BufferJSON.reviver) as WAMessage) : undefined;
+  return row.wa_message ? (JSON.parse(row.wa_message, baileys().BufferJSON.reviver) as WAMessage) : undefined;
 }
 
 /** What Baileys needs to quote `row` in a reply. */

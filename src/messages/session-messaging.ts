@@ -1,5 +1,5 @@
 import type { proto, WAMessage, WAMessageKey, WASocket } from "@whiskeysockets/baileys";
-import { BufferJSON } from "../whatsapp/baileys.js";
+import { baileys } from "../whatsapp/baileys.js";
 import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { retryTransient } from "../db/database-unavailable.js";
 import type { Config } from "../config.js";
@@ -322,7 +322,7 @@ export class SessionMessaging {
       });
       return "failed";
     }
-    return { id: row.id, waMessage: sent ? JSON.stringify(sent, BufferJSON.replacer) : null, at: new Date() };
+    return { id: row.id, waMessage: sent ? JSON.stringify(sent, baileys().BufferJSON.replacer) : null, at: new Date() };
   }
 
   private retryLater(): void {
@@ -472,7 +472,7 @@ export class SessionMessaging {
       type: n.type,
       content: JSON.stringify(content),
       media_data: null,
-      wa_message: JSON.stringify(msg, BufferJSON.replacer),
+      wa_message: JSON.stringify(msg, baileys().BufferJSON.replacer),
       reply_to: replyTo?.id ?? null,
       mentions: JSON.stringify(n.mentions),
       status: fromMe ? "sent" : "received",

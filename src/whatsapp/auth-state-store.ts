@@ -2,7 +2,7 @@ import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDat
 import type { Kysely, Transaction } from "kysely";
 import { retryTransient } from "../db/database-unavailable.js";
 import type { Database } from "../db/schema.js";
-import { BufferJSON, initAuthCreds } from "./baileys.js";
+import { baileys, loadBaileys } from "./baileys.js";
 
 /** A session's Baileys auth state backed by the database, plus persistence hooks. */
 export interface DbAuthState {
@@ -15,14 +15,14 @@ export interface DbAuthState {
   flush(): Promise<void>;
 }
 
-/** Serializes a value losslessly (Buffers as base64) for storage. */
+/** Serializes a value losslessly (Buffers as base64) for storage (Baileys' BufferJSON: {@link loadAuthState} loads it). */
 export function encodeAuthValue(value: unknown): string {
-  return JSON.stringify(value, BufferJSON.replacer);
+  return JSON.stringify(value, baileys().BufferJSON.replacer);
 }
 
 /** Inverse of {@link encodeAuthValue}. */
 export function decodeAuthValue<T>(text: string): T {
-  return JSON.parse(text, BufferJSON.reviver) as T;
+  return JSON.parse(text, baileys().BufferJSON.reviver) as T;
 }
 
 /**
@@ -44,6 +44,7 @@ type KeyRow = { session_id: string; type: string; key_id: string; value: string 
  * retried in place, so later writes never overtake it.
  */
 export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<DbAuthState> {
+  const { initAuthCreds } = await loadBaileys();
   const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
   const creds: AuthenticationCreds = row ? decodeAuthValue<AuthenticationCreds>(row.creds) : initAuthCreds();
   let chain: Promise<unknown> = Promise.resolve();

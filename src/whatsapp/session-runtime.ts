@@ -8,7 +8,7 @@ import { isLeaseLost } from "../cluster/lease-lost-error.js";
 import { type DbAuthState, loadAuthState, wipeAuthState, type WriteFence } from "./auth-state-store.js";
 import type { EngineStore } from "./engine-store.js";
 import type { SessionMessaging } from "../messages/session-messaging.js";
-import { DisconnectReason, makeWASocket } from "./baileys.js";
+import { baileys } from "./baileys.js";
 import type { SessionBaileysLogger } from "./baileys-logger.js";
 
 /** The QR currently offered for a scan. */
@@ -39,8 +39,6 @@ export interface RuntimeDeps {
 const defaultFirstQrMs = 60_000;
 const defaultNextQrMs = 20_000;
 
-/** Close codes after which reconnecting is pointless (handled one by one below). */
-const terminal = new Set<number>([DisconnectReason.loggedOut, DisconnectReason.connectionReplaced, DisconnectReason.forbidden]);
 
 /**
  * One running session: at most one Baileys socket at a time, the status
@@ -223,6 +221,7 @@ export class SessionRuntime {
       });
     }
     if (this.stopped) return;
+    const { default: makeWASocket, DisconnectReason } = baileys();
     const sock = makeWASocket({
       auth: auth.state,
       waWebSocketUrl: config.waWebSocketUrl,
@@ -342,12 +341,16 @@ export class SessionRuntime {
     const paired = this.isPaired();
     const store = this.deps.store;
     const close = (willReconnect: boolean) => ({ type: "connection.close" as const, data: { code, reason: message, willReconnect } });
+    // A socket existed, so Baileys is loaded.
+    const { DisconnectReason } = baileys();
+    // Close codes after which reconnecting is pointless (handled one by one below).
+    const terminal = [DisconnectReason.loggedOut, DisconnectReason.connectionReplaced, DisconnectReason.forbidden];
 
     if (code === DisconnectReason.restartRequired) {
       await store.apply(this.sessionId, { events: [close(true)] });
       return this.connect();
     }
-    if (terminal.has(code)) {
+    if (terminal.includes(code)) {
       this.stopped = true;
       if (code === DisconnectReason.loggedOut) {
         await this.auth?.flush();

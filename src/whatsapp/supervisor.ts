@@ -9,7 +9,7 @@ import type { Database } from "../db/schema.js";
 import type { EventLog } from "../events/event-log.js";
 import { apiError } from "../errors/api-error.js";
 import type { Logger } from "../logger.js";
-import { WA_CERT_DETAILS } from "./baileys.js";
+import { loadBaileys } from "./baileys.js";
 import { shareBaileysAsyncStorage } from "./baileys-async-storage.js";
 import { baileysLogger } from "./baileys-logger.js";
 import { createEngineStore, type EngineStore, fencedEngineStore } from "./engine-store.js";
@@ -112,7 +112,6 @@ function limiter(size: number) {
 /** Creates the supervisor. */
 export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const { db, events, config, log, leases } = opts;
-  if (config.whatsapp.rootPublicKey) WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
   const store = createEngineStore(db, events);
   const sending = createSendingStore(db, events);
   const runtimes = new Map<string, { rt: SessionRuntime; lease: Lease; messaging: SessionMessaging; log: Logger }>();
@@ -120,6 +119,12 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const multiplexed = shareBaileysAsyncStorage(config.whatsapp.shareAsyncStorage);
   engineLog.debug({ multiplexed, setting: config.whatsapp.shareAsyncStorage }, "Baileys' async storages");
   const runtimeConfig = { ...config.whatsapp, waWebSocketUrl: config.waWebSocketUrl, gatewayId: config.gatewayId };
+  /** Baileys, loaded with the first session this process connects (not at boot), with the configured WhatsApp root key. */
+  let baileysReady: Promise<void> | undefined;
+  const engineReady = () =>
+    (baileysReady ??= loadBaileys().then((b) => {
+      if (config.whatsapp.rootPublicKey) b.WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(config.whatsapp.rootPublicKey);
+    }));
   const holderId = () => opts.registry()?.id() ?? config.gatewayId;
   // Serializes lifecycle operations per session, so start/stop/logout never interleave.
   const queues = new Map<string, Promise<unknown>>();
@@ -194,6 +199,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
   const run = async (id: string, lease: Lease) => {
     let created: Awaited<ReturnType<typeof newRuntime>> | undefined;
     try {
+      await engineReady();
       created = await newRuntime(id, lease);
       runtimes.set(id, { ...created, lease });
       await created.rt.start();
@@ -366,6 +372,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         const lease = (await leases.acquire(holderId(), [id])).get(id);
         if (!lease) throw apiError("unavailable", "the session is held by another gateway; retry");
         try {
+          await engineReady();
           const { rt } = await newRuntime(id, lease);
           await rt.logoutDetached();
         } finally {

@@ -4,10 +4,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import pino from "pino";
 import { hasAsyncContextFrame, shareBaileysAsyncStorage } from "../../src/whatsapp/baileys-async-storage.js";
-import "../../src/whatsapp/baileys.js";
+import { loadBaileys } from "../../src/whatsapp/baileys.js";
 import { MultiplexedAsyncLocalStorage } from "../../src/whatsapp/multiplexed-async-storage.js";
 
-const { addTransactionCapability } = await import("@whiskeysockets/baileys");
+const { addTransactionCapability } = await loadBaileys();
 
 let built = 0;
 class CountingStorage<T> extends MultiplexedAsyncLocalStorage<T> {
