@@ -3,7 +3,6 @@ import { createApiKeyRepository } from "./api-keys/api-key-repository.js";
 import { createApiKeyAuthenticator } from "./auth/api-key-authenticator.js";
 import { createAuthFailureLimiter } from "./auth/auth-failure-limiter.js";
 import { createAuthenticator } from "./auth/authenticator.js";
-import { createJwtAuthenticator } from "./auth/jwt-authenticator.js";
 import type { Config } from "./config.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { openDatabase } from "./db/open-database.js";
@@ -125,7 +124,9 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     const holders = tokens ? holderClients(tokens, config.gatewayId) : undefined;
     const apiKeys = createApiKeyRepository(db);
     const apiKeyAuthenticator = createApiKeyAuthenticator(apiKeys, config.apiKeyCacheTtlMs);
-    const bearer = createAuthenticator(apiKeyAuthenticator, config.jwt ? createJwtAuthenticator(config.jwt) : undefined);
+    // jose loads only when login JWTs are configured.
+    const jwt = config.jwt ? (await import("./auth/jwt-authenticator.js")).createJwtAuthenticator(config.jwt) : undefined;
+    const bearer = createAuthenticator(apiKeyAuthenticator, jwt);
     const authenticate = tokens ? withInternalTokens(tokens, bearer) : bearer;
     const shutdown = new AbortController();
 

@@ -1,5 +1,4 @@
 import type { Message } from "@bufbuild/protobuf";
-import QRCode from "qrcode";
 
 /**
  * An alternative body for one RPC's REST response, chosen by `Accept`
@@ -14,8 +13,9 @@ export interface MediaRenderer {
   render(message: Message): Promise<Uint8Array> | Uint8Array;
 }
 
-/** A PNG of a QR code holding `text`. */
-export function qrPng(text: string): Promise<Uint8Array> {
+/** A PNG of a QR code holding `text` (the QR encoder loads on the first one). */
+export async function qrPng(text: string): Promise<Uint8Array> {
+  const { default: QRCode } = await import("qrcode");
   return QRCode.toBuffer(text, { type: "png", errorCorrectionLevel: "M", margin: 2, scale: 6 });
 }
 
