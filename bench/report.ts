@@ -1,4 +1,5 @@
 import type { LoadResult } from "./load/load-result.js";
+import { startupSection } from "./startup/startup-section.js";
 import { subBenchSection } from "./sub-bench-section.js";
 import type { BenchResults, LoadRow, Target } from "./results.js";
 import { rpcs } from "./scenarios.js";
@@ -102,14 +103,10 @@ export function renderReport(res: BenchResults): string {
     "",
     ...loadTable(res, "PGlite"),
     "",
-    "## Start-up (process start → `ready` log line) and idle memory",
+    ...(res.startup ? startupSection(res.startup) : []),
+    "## Memory of the load runs' servers",
     "",
-    "| start | wall ms (spawn → ready) | gateway's own `startupMs` | RSS after 2 s idle |",
-    "|---|--:|--:|--:|",
-    ...res.startup.map((r) => `| ${r.label} | ${n0(r.wallMs)} | ${r.selfMs === undefined ? "–" : n0(r.selfMs)} | ${r.idleRss === undefined ? "–" : `${r.idleRss.toFixed(0)} MiB`} |`),
-    "",
-    "Wall time includes starting Node.js and loading TypeScript through tsx (`node --import tsx src/main.ts`, as `npm start`);",
-    "`startupMs` is what the gateway logs itself (database open, migrations, listen, first-run check).",
+    "The gateways and peers of the throughput runs above, idle 2 s after start and 3 s after the load.",
     "",
     "| process | RSS |",
     "|---|--:|",

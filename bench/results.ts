@@ -1,6 +1,7 @@
 import type { LoadResult } from "./load/load-result.js";
 import type { ProfileResult } from "./profile-run.js";
 import type { Rpc } from "./scenarios.js";
+import type { StartupReport } from "./startup/startup-section.js";
 
 /** Who served a load run. */
 export type Target =
@@ -21,14 +22,6 @@ export interface LoadRow {
   skipped?: string;
 }
 
-/** One start-up measurement. */
-export interface StartupRow {
-  label: string;
-  wallMs: number;
-  selfMs: number | undefined;
-  idleRss: number | undefined;
-}
-
 /** Everything one bench run measured. */
 export interface BenchResults {
   date: string;
@@ -36,7 +29,8 @@ export interface BenchResults {
   machine: Record<string, string>;
   settings: { connections: number; durationSec: number; rounds: number; liteRounds: number; liteDurationSec: number; h2Clients: number; h2Streams: number; profileSec: number };
   load: LoadRow[];
-  startup: StartupRow[];
+  /** Start-up, CLI and idle-memory figures beside their floors (bench/startup). */
+  startup: StartupReport | undefined;
   /** RSS samples, MiB: label → value. */
   rss: { label: string; mib: number | undefined }[];
   /** CPU profiles of the gateway under load. */

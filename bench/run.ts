@@ -5,13 +5,15 @@
  * BENCH_DURATION (s per round, default 2), BENCH_ROUNDS (default 3 on
  * PostgreSQL; PGlite gets 2 fewer rounds, 1 s longer), BENCH_CONNECTIONS
  * (default 64), BENCH_PROFILE_SECONDS (CPU profile of REST GetSession, default
- * 6; 0 skips it).
+ * 6; 0 skips it). The start-up section comes from bench/startup (its settings:
+ * STARTUP_BENCH_*, see startup-bench.ts); `npm run bench:startup` rewrites it alone.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../test/support/gateway-process.js";
 import { prepareFixture, seedFixture, startGatewayTimed } from "./gateway-target.js";
+import { runStartupBench } from "./startup/startup-bench.js";
 import { runAutocannon } from "./load/autocannon-run.js";
 import { h2loadInstallHint, h2loadVersion, runH2load } from "./load/h2load-run.js";
 import { combineRounds, type LoadResult } from "./load/load-result.js";
@@ -72,12 +74,11 @@ async function benchPostgres(res: BenchResults): Promise<void> {
   const env = { DATABASE_URL: db.url, DATA_DIR: dataDir };
   say(`PostgreSQL database ${db.name}`);
   try {
+    // A first start creates the database as users get it (its timing is the start-up section's).
     const cold = await startGatewayTimed(env);
     await cold.gw.stop();
-    res.startup.push({ label: "PostgreSQL, empty database (migrations + first-run key)", wallMs: cold.wallMs, selfMs: cold.selfMs, idleRss: cold.idleRss });
     const keys = await prepareFixture(env);
     const warm = await startGatewayTimed(env);
-    res.startup.push({ label: "PostgreSQL, existing database", wallMs: warm.wallMs, selfMs: warm.selfMs, idleRss: warm.idleRss });
     const bare = await spawnPeer("bare-server.ts", db.url);
     const express = await spawnPeer("express-server.ts", db.url);
     let f: Fixture | undefined;
@@ -113,12 +114,11 @@ async function benchPglite(res: BenchResults): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "wagw-bench-lite-"));
   const env = { DATA_DIR: dataDir };
   try {
+    // A first start creates the database as users get it (its timing is the start-up section's).
     const cold = await startGatewayTimed(env);
     await cold.gw.stop();
-    res.startup.push({ label: "PGlite, empty data directory (create + migrations + first-run key)", wallMs: cold.wallMs, selfMs: cold.selfMs, idleRss: cold.idleRss });
     const keys = await prepareFixture(env);
     const warm = await startGatewayTimed(env);
-    res.startup.push({ label: "PGlite, existing data directory", wallMs: warm.wallMs, selfMs: warm.selfMs, idleRss: warm.idleRss });
     try {
       const f = await seedFixture(warm.gw.url, keys);
       await checkGateway(warm.gw.url, f, hasH2load);
@@ -144,13 +144,14 @@ async function main(): Promise<void> {
     machine: await describeMachine(),
     settings: { connections, durationSec, rounds: pgRounds, liteRounds, liteDurationSec, h2Clients, h2Streams, profileSec },
     load: [],
-    startup: [],
+    startup: undefined,
     rss: [],
     profiles: [],
     notes: [],
   };
   await benchPostgres(res);
   await benchPglite(res);
+  res.startup = await runStartupBench((s) => say(`startup: ${s}`));
   res.notes.push(...methodNotes());
   if (!hasH2load) res.notes.push(`h2load was not installed, so there are no gRPC figures (\`${h2loadInstallHint}\`).`);
   res.notes.push(`Machine load average (1 min) ${loadBefore[0]!.toFixed(1)} at the start and ${loadavg()[0]!.toFixed(1)} at the end of the run on ${cpus().length} cores: other work on a shared machine lowers every row, which is why the rounds are interleaved and the ratios are the figures to read.`);
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
 function methodNotes(): string[] {
   return [
     "Everything runs on loopback on one machine: the load generator, the servers and PostgreSQL share the cores, equally for every row.",
-    "The gateway runs as `npm start` does (`node --import tsx src/main.ts`, `LOG_LEVEL=info`), one process, default pool of 10 PostgreSQL connections. The peers run the same way (tsx, one process, `pg.Pool` of 10).",
+    "The gateway runs as `npm start` does (`node dist/src/main.js`, `LOG_LEVEL=info`), one process, default pool of 10 PostgreSQL connections. The peers run through tsx (`node --import tsx`, one process, `pg.Pool` of 10).",
     "Auth is a real API key made with the project's CLI (`apikey create`). The gateway hashes the bearer (SHA-256) and trusts a verified hash for `API_KEY_CACHE_TTL_MS` (10 s) from an in-process map. The bare and Express peers do exactly that too (bench/peers/key-cache.ts: same header parse, same hash, same map with a 10 s TTL, same `api_keys` query on a miss), so none of the three pays a database round-trip per request for auth, and the comparison is about the serving stack only.",
     "GetSession is the primary-key read scoped by organization; ListSessions reads the organization's 50 sessions through `sessions_org_idx`; both peers send the gateway's exact SQL and return the gateway's REST JSON, checked byte-for-byte equal (as parsed JSON) before measuring.",
     "CreateSession in the peers runs the gateway's statements in one transaction: the event-log advisory lock, ensure organization, insert the session, insert its `session.created` event, `pg_notify`. Creates are serialized by that lock in all three, so CreateSession mostly measures PostgreSQL commits.",
