@@ -8,6 +8,8 @@ export interface StartupReport {
   machine: Record<string, string>;
   runs: number;
   settleMs: number;
+  /** When the long-idle RSS was read, s after ready (0: not measured). */
+  idleSeconds: number;
   cliCalls: number;
   samples: Samples;
   paired: PairedRss[];
@@ -25,7 +27,7 @@ function stat(s: Samples, k: SampleName | `${SampleName} CPU`, unit: "ms" | "MiB
   const v = s.get(k);
   if (!v?.length) return "–";
   const fmt = (x: number) => (unit === "ms" ? `${n0(x)} ms` : `${x.toFixed(0)} MiB`);
-  return `${fmt(median(v))} (${n0(Math.min(...v))}–${n0(Math.max(...v))})`;
+  return v.length === 1 ? fmt(v[0]!) : `${fmt(median(v))} (${n0(Math.min(...v))}–${n0(Math.max(...v))})`;
 }
 
 const med = (s: Samples, k: SampleName | `${SampleName} CPU`) => (s.get(k)?.length ? median(s.get(k)!) : undefined);
@@ -50,8 +52,10 @@ const rows: Row[] = [
   { what: "Restart to ready, PostgreSQL (same database)", value: "gateway PostgreSQL restart", floorLabel: "bare `pg` pool: spawn → one query answered", floor: "pg floor", unit: "ms", aim: restartAim },
   { what: "CLI call: `wa-gateway sessions list` (spawn → exit)", value: "CLI sessions list", floorLabel: "`node -e` making the same call with `fetch`", floor: "fetch floor", unit: "ms", aim: cliAim },
   { what: "CLI call: `wa-gateway --help`", value: "CLI --help", floorLabel: "`node -e 0`", floor: "node -e 0", unit: "ms", aim: cliAim },
-  { what: "Idle RSS, gateway on PGlite (after restart + settle)", value: "gateway PGlite RSS", floorLabel: "bare PGlite process (existing directory), idle after one query", floor: "PGlite floor RSS", unit: "MiB", aim: rssAim },
-  { what: "Idle RSS, gateway on PostgreSQL (after restart + settle)", value: "gateway PostgreSQL RSS", floorLabel: "bare `pg` pool process, idle after one query", floor: "pg floor RSS", unit: "MiB", aim: rssAim },
+  { what: "RSS {settle} s after ready, gateway on PGlite (restart)", value: "gateway PGlite RSS", floorLabel: "bare PGlite process (existing directory), the same time after its answer", floor: "PGlite floor RSS", unit: "MiB", aim: rssAim },
+  { what: "RSS {settle} s after ready, gateway on PostgreSQL (restart)", value: "gateway PostgreSQL RSS", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS", unit: "MiB", aim: rssAim },
+  { what: "Idle RSS {idle} s after ready (one sample), gateway on PGlite", value: "gateway PGlite RSS, long idle", floorLabel: "bare PGlite process, the same time after its answer", floor: "PGlite floor RSS, long idle", unit: "MiB", aim: rssAim },
+  { what: "Idle RSS {idle} s after ready (one sample), gateway on PostgreSQL", value: "gateway PostgreSQL RSS, long idle", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS, long idle", unit: "MiB", aim: rssAim },
 ];
 
 /** Each aim with its verdict on the medians, for the report and the bench's log. */
@@ -62,7 +66,7 @@ export function startupAims(s: Samples): { what: string; aim: string; verdict: "
       const v = med(s, r.value);
       const f = med(s, r.floor);
       const verdict = v === undefined || f === undefined ? "not measured" : r.aim!.ok(v, f) ? "met" : "missed";
-      return { what: r.what, aim: r.aim!.text, verdict };
+      return { what: r.what.replace(/\{(settle|idle)\} s /, ""), aim: r.aim!.text, verdict };
     });
 }
 
@@ -84,7 +88,8 @@ export function startupSection(r: StartupReport): string[] {
     const diff = v === undefined || f === undefined ? "–" : row.unit === "MiB" ? `${(v / f).toFixed(2)}×` : `${v >= f ? "+" : "−"}${n0(Math.abs(v - f))} ms`;
     const verdict = !row.aim ? "" : v === undefined || f === undefined ? "not measured" : row.aim.ok(v, f) ? "met" : "**missed**";
     const cpu = (k: SampleName) => (row.unit === "ms" ? stat(s, `${k} CPU`, "ms") : "–");
-    lines.push(`| ${row.what} | ${stat(s, row.value, row.unit)} | ${cpu(row.value)} | ${row.floorLabel} | ${stat(s, row.floor, row.unit)} | ${cpu(row.floor)} | ${diff} | ${row.aim?.text ?? "–"} | ${verdict} |`);
+    const what = row.what.replace("{settle}", (r.settleMs / 1000).toFixed(0)).replace("{idle}", String(r.idleSeconds));
+    lines.push(`| ${what} | ${stat(s, row.value, row.unit)} | ${cpu(row.value)} | ${row.floorLabel} | ${stat(s, row.floor, row.unit)} | ${cpu(row.floor)} | ${diff} | ${row.aim?.text ?? "–"} | ${verdict} |`);
   }
   lines.push(
     "",
@@ -112,7 +117,7 @@ export function startupSection(r: StartupReport): string[] {
   }
   lines.push(
     "",
-    `The gateway runs as \`npm start\` does (\`node dist/src/main.js\`, \`LOG_LEVEL=info\`); the floors are plain \`.mjs\` files run by \`node\` (bench/startup/*-floor.mjs), so neither pays for a TypeScript loader. "Ready" is the stderr log line whose \`msg\` is \`ready\`, parsed as JSON. CPU is user + system time of the measured process (all its threads) up to the ready line, the answer or its exit, read from \`/proc\`: on a loaded machine it moves far less than wall time. RSS is \`VmRSS\` from \`/proc/<pid>/status\` after ${(r.settleMs / 1000).toFixed(0)} s idle. A first start on PostgreSQL gets a fresh database (dropped after); CLI calls (${r.cliCalls} of each kind per run) go to the restarted PGlite gateway with its first-run key, over Connect as the CLI does by default. Aims are judged on the medians; on a loaded machine read the differences to the floors more than the absolute times.`,
+    `The gateway runs as \`npm start\` does (\`node dist/src/main.js\`, \`LOG_LEVEL=info\`); the floors are plain \`.mjs\` files run by \`node\` (bench/startup/*-floor.mjs), so neither pays for a TypeScript loader. "Ready" is the stderr log line whose \`msg\` is \`ready\`, parsed as JSON. CPU is user + system time of the measured process (all its threads) up to the ready line, the answer or its exit, read from \`/proc\`: on a loaded machine it moves far less than wall time. RSS is \`VmRSS\` from \`/proc/<pid>/status\`, ${(r.settleMs / 1000).toFixed(0)} s after ready in every run, and ${r.idleSeconds} s after ready once, with both gateways and both floors idle side by side: in between, V8 gives back the young generation it grew while the gateway loaded its modules (a full GC shrinks it from 32 MiB to 1 MiB), which is why the two differ. A first start on PostgreSQL gets a fresh database (dropped after); CLI calls (${r.cliCalls} of each kind per run) go to the restarted PGlite gateway with its first-run key, over Connect as the CLI does by default. Aims are judged on the medians; on a loaded machine read the differences to the floors more than the absolute times.`,
     end,
     "",
   );

@@ -19,6 +19,8 @@ export interface TimedChild {
   child: ChildProcess;
   /** Wall clock from spawn to the awaited line, ms. */
   wallMs: number;
+  /** When the awaited line arrived (`performance.now()` of this process). */
+  readyAt: number;
   /** CPU time (user + system, all threads) the process had used when the line arrived, ms. */
   cpuMs: number | undefined;
   /** The awaited line, parsed. */
@@ -88,11 +90,12 @@ export function spawnTimed(
     child.once("exit", onExit);
     jsonLines(child[stream]!, (line) => {
       if (!ready(line)) return;
-      const wallMs = performance.now() - t0;
+      const readyAt = performance.now();
+      const wallMs = readyAt - t0;
       const cpuMs = processCpuMs(child.pid);
       clearTimeout(timer);
       child.off("exit", onExit);
-      resolve({ child, wallMs, cpuMs, line, stdout: () => out, stderr: () => err, stop });
+      resolve({ child, wallMs, readyAt, cpuMs, line, stdout: () => out, stderr: () => err, stop });
     });
   });
 }
