@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { closedPort } from "./support/closed-port.js";
 import { SessionStatus } from "../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../gen/wagateway/v1/session_service_pb.js";
 import { expectApiError } from "./support/expect-error.js";
@@ -11,15 +11,6 @@ import { clientFor, transportCases } from "./support/transports.js";
 import { waitUntil } from "./support/wait.js";
 
 const grpc = transportCases[0]!;
-
-/** A loopback port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 interface SessionJson {
   id: string;

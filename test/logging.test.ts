@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { closedPort } from "./support/closed-port.js";
 import { createLogger, type LogLevel, redactedText } from "../src/logger.js";
 import { baileysLogger, repeatedLinesMsg } from "../src/whatsapp/baileys-logger.js";
 import { spawnGateway } from "./support/gateway-process.js";
@@ -20,15 +20,6 @@ function capture(level: LogLevel, bindings: Record<string, unknown> = {}) {
     },
   });
   return { log, lines, text: () => raw.join("") };
-}
-
-/** A loopback port nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 const dangerWarning =
