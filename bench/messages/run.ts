@@ -38,6 +38,8 @@ const total = Number(process.env.MSG_BENCH_MESSAGES ?? 400);
 const inboundRate = Number(process.env.MSG_BENCH_INBOUND_RATE ?? 100);
 const inboundCount = Number(process.env.MSG_BENCH_INBOUND_COUNT ?? 1000);
 const concurrency = 32;
+/** A directory: the gateway runs under `--cpu-prof` and where its CPU went in each send phase is printed (and kept there). */
+const profDir = process.env.MSG_BENCH_CPU_PROF;
 const loadBefore = loadavg()[0]!;
 
 /** Children to end if the bench fails half-way (none outlives it). */
@@ -77,7 +79,7 @@ const waitReceived = async (phones: string[], n: number, timeoutMs = 300_000) =>
 };
 
 const gw = await startChild(
-  ["src/main.ts"],
+  [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []), "src/main.ts"],
   { DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "info", WA_LOG_LEVEL: "error", WA_WEBSOCKET_URL: simUrl, WA_ROOT_PUBLIC_KEY: rootPublicKey, GATEWAY_ID: "gw-bench", ...pacingOff },
   readyUrlMatch,
   "stderr",
@@ -112,15 +114,20 @@ for (const phone of accountPhones) {
 await Promise.all(ids.map((id, i) => messageClient.sendMessage({ session: id, to: contactPhones[i]!, content: { case: "text", value: { body: "warm-up" } } })));
 await waitReceived(contactPhones, sessions);
 
+/** The send phases on the monotonic clock (µs), for the profile. */
+const phases: { name: string; fromUs: number; toUs: number }[] = [];
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 /** Sends `total` texts spread over the sessions through `send`; returns delivered per second and the gateway's CPU. */
 async function gatewayPhase(name: string, send: (session: string, to: string, body: string) => Promise<void>) {
   const base = await receivedBy(contactPhones);
   const cpu0 = cpuSeconds(gw.child.pid!);
   const t0 = performance.now();
+  const fromUs = monotonicUs();
   await runPool(Array.from({ length: total }, (_, i) => i), concurrency, (i) => send(ids[i % sessions]!, contactPhones[i % sessions]!, `${name} ${i}`));
   const accepted = performance.now();
   const t1 = await waitReceived(contactPhones, base + total);
   const seconds = (t1 - t0) / 1000;
+  phases.push({ name, fromUs, toUs: monotonicUs() });
   return { name, rate: total / seconds, seconds, acceptSeconds: (accepted - t0) / 1000, cpu: (cpuSeconds(gw.child.pid!) - cpu0) / seconds };
 }
 const restSend = async (session: string, to: string, body: string) => {
@@ -212,9 +219,30 @@ const bareInbound = { seen: bareLat.length, p50: bareLat[Math.floor(bareLat.leng
 process.stderr.write(`messages bench: bare inbound ${JSON.stringify(bareInbound)}\n`);
 bare.kill("SIGKILL");
 const final = await received();
+const gwExited = new Promise((r) => gw.child.once("exit", r));
 gw.child.kill("SIGTERM");
 sim.child.kill("SIGTERM");
 await sleep(1_000);
+if (profDir) {
+  await Promise.race([gwExited, sleep(30_000)]);
+  const { readdirSync } = await import("node:fs");
+  const { summarizeWindow } = await import("./profile-window.js");
+  const file = readdirSync(profDir).filter((x) => x.endsWith(".cpuprofile") && x.includes(`.${gw.child.pid}.`))[0];
+  if (!file) throw new Error(`no .cpuprofile of the gateway in ${profDir}`);
+  const prof = JSON.parse(readFileSync(`${profDir}/${file}`, "utf8"));
+  const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
+  for (const ph of phases) {
+    const s = summarizeWindow(prof, ph.fromUs, ph.toUs);
+    const lines = [`== ${ph.name}: ${s.busyMs.toFixed(0)} ms of gateway CPU, ${(s.busyMs / total).toFixed(2)} ms per message`, "-- self time by category"];
+    for (const [k, v] of s.categories) lines.push(`${pct(v)}  ${k}`);
+    lines.push("-- self time by function");
+    for (const [k, v] of s.self) lines.push(`${pct(v)}  ${k}`);
+    lines.push("-- inclusive (synchronous stacks)");
+    for (const [k, v] of s.inclusive) lines.push(`${pct(v)}  ${k}`);
+    writeFileSync(`${profDir}/${ph.name}.txt`, lines.join("\n") + "\n");
+    process.stderr.write(lines.slice(0, 30).join("\n") + "\n");
+  }
+}
 await db.drop();
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "—");
@@ -261,6 +289,11 @@ Aims (issue 12): the gateway path ≥ 0.5× the bare Baileys rate at the same nu
 ${f(rest.rate / floor.rate, 2)}× REST, ${f(grpc.rate / floor.rate, 2)}× gRPC — ${Math.min(rest.rate, grpc.rate) / floor.rate >= 0.5 ? "met" : "**missed**"}); inbound p99 < 100 ms at 100 messages/s
 (this run: ${f(inboundResult.p99, 0)} ms — ${inboundResult.p99 < 100 ? "met" : "**missed**"}).
 `;
+if (profDir) {
+  // A profiled gateway is slower: its figures are not the bench's.
+  process.stdout.write(md);
+  process.exit(0);
+}
 mkdirSync(new URL("../../docs/benchmarks", import.meta.url), { recursive: true });
 const mdFile = new URL("../../docs/benchmarks/messages.md", import.meta.url);
 // The failover drill's section (test/sending-failover.test.ts) is kept as it is.
