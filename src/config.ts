@@ -76,6 +76,11 @@ export interface Config {
      * AsyncContextFrame (Node 20, 22), `on`/`off` force it (benchmarks).
      */
     shareAsyncStorage: "auto" | "on" | "off";
+    /**
+     * Signal keys each session's holder keeps in memory, least recently used
+     * dropped first (`WA_KEY_CACHE_ENTRIES`; 0 reads every key from the database).
+     */
+    keyCacheEntries: number;
   };
   /** Gateway defaults for fields omitted at create. */
   sessionDefaults: { autoRead: boolean; presenceTyping: boolean; ratePerMin: number; ratePerHour: number };
@@ -237,6 +242,7 @@ export function loadConfig(env: Env = process.env): Config {
       logLevel: level(env, "WA_LOG_LEVEL", "warn"),
       logRepeatWindowMs: int(env, "WA_LOG_REPEAT_WINDOW_MS", 60_000, 1_000, 86_400_000),
       shareAsyncStorage: oneOf(env, "WA_SHARE_ASYNC_STORAGE", ["auto", "on", "off"] as const, "auto"),
+      keyCacheEntries: int(env, "WA_KEY_CACHE_ENTRIES", 1_000, 0, 1_000_000),
     },
     sessionDefaults: {
       autoRead: bool(env, "DEFAULT_AUTO_READ", false),

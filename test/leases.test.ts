@@ -168,6 +168,28 @@ describe.runIf(pgBackend)("session leases on PostgreSQL", () => {
     await expect(store.apply(id, { status: "working", events: [{ type: "connection.open", data: {} }] }, leases.fence(id, lb))).resolves.toBeDefined();
   });
 
+  it("makes a holder that lost its lease forget the keys it kept in memory", async () => {
+    const a = await join("gw-e");
+    const b = await join("gw-f");
+    const leases = postgresSessionLeases(db);
+    const id = await newSession();
+    const la = (await leases.acquire(a.id(), [id])).get(id)!;
+    const authA = await loadAuthState(db, id, leases.fence(id, la), { cacheEntries: 100 });
+    await authA.state.keys.set({ session: { contact: { v: "a1" } } } as never);
+    // b takes over (a paused) and writes its own ratchet state.
+    await db.updateTable("gateways").set({ expires_at: new Date(Date.now() - 1_000) }).where("id", "=", a.id()).execute();
+    const lb = (await leases.acquire(b.id(), [id])).get(id)!;
+    const authB = await loadAuthState(db, id, leases.fence(id, lb), { cacheEntries: 100 });
+    expect((await authB.state.keys.get("session", ["contact"])).contact).toEqual({ v: "a1" });
+    await authB.state.keys.set({ session: { contact: { v: "b1" } } } as never);
+    // a still answers from memory until its next write is refused; from then on it reads the database.
+    expect((await authA.state.keys.get("session", ["contact"])).contact).toEqual({ v: "a1" });
+    await expect(authA.state.keys.set({ session: { contact: { v: "a2" } } } as never)).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await authA.state.keys.get("session", ["contact"])).contact).toEqual({ v: "b1" });
+    const rows = await db.selectFrom("wa_auth_keys").select("value").where("session_id", "=", id).execute();
+    expect(rows.map((r) => r.value)).toEqual(['{"v":"b1"}']);
+  });
+
   it("frees a crashed gateway's leases at once and makes it rejoin under a new incarnation", async () => {
     const c = await join("gw-c");
     const d = await join("gw-d");

@@ -186,25 +186,47 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
     expect(decodeAuthValue(encodeAuthValue(value))).toEqual(value);
   });
 
-  it("coalesces concurrent key writes without losing or reordering any", async () => {
+  it.each([0, 10, 1_000])("coalesces concurrent key writes without losing or reordering any (%i keys in memory)", async (cacheEntries) => {
     const { session } = await client.createSession({});
     const id = session!.id;
-    const auth = await loadAuthState(gw.db, id);
+    const auth = await loadAuthState(gw.db, id, undefined, { cacheEntries });
+    const ids = Array.from({ length: 100 }, (_, i) => `k${i}`);
     const set = (n: number, value: number | null) => auth.state.keys.set({ "pre-key": { [`k${n}`]: value === null ? null : ({ n: value } as never) } } as never);
+    const expected = (i: number) => (i % 5 === 0 ? undefined : { n: i % 2 === 0 ? i + 1000 : i });
+    // Reads before and during the writes: each key known absent, then written while reads are in flight.
+    expect(await auth.state.keys.get("pre-key" as never, ids)).toEqual({});
     // 300 calls at once: every key written, some overwritten, some deleted, in call order.
     const calls: unknown[] = [];
+    const during = auth.state.keys.get("pre-key" as never, ids);
     for (let i = 0; i < 100; i++) calls.push(set(i, i));
     for (let i = 0; i < 100; i += 2) calls.push(set(i, i + 1000));
     for (let i = 0; i < 100; i += 5) calls.push(set(i, null));
+    const readDuring = await during;
     await Promise.all(calls);
-    const back = await auth.state.keys.get("pre-key" as never, Array.from({ length: 100 }, (_, i) => `k${i}`));
-    for (let i = 0; i < 100; i++) {
-      const expected = i % 5 === 0 ? undefined : { n: i % 2 === 0 ? i + 1000 : i };
-      expect(back[`k${i}`]).toEqual(expected);
-    }
+    // A read that was in flight returns each key as it was before the writes or after them, never a stale value after a newer one.
+    for (const [k, v] of Object.entries(readDuring)) expect([{ n: Number(k.slice(1)) }, expected(Number(k.slice(1)))]).toContainEqual(v);
+    const back = await auth.state.keys.get("pre-key" as never, ids);
+    for (let i = 0; i < 100; i++) expect(back[`k${i}`]).toEqual(expected(i));
     // A fresh load (another process) sees the same rows.
     const again = await loadAuthState(gw.db, id);
-    expect(Object.keys(await again.state.keys.get("pre-key" as never, Array.from({ length: 100 }, (_, i) => `k${i}`))).length).toBe(80);
+    expect(Object.keys(await again.state.keys.get("pre-key" as never, ids))).toHaveLength(80);
+  });
+
+  it("serves a holder's keys from memory, and what it set over what it read", async () => {
+    const { session } = await client.createSession({});
+    const id = session!.id;
+    const auth = await loadAuthState(gw.db, id, undefined, { cacheEntries: 2 });
+    await auth.state.keys.set({ "pre-key": { a: { n: 1 }, b: { n: 2 } } } as never);
+    // Rows changed behind the holder's back (nothing does this while a lease is held) show what is kept in memory.
+    await gw.db.updateTable("wa_auth_keys").set({ value: encodeAuthValue({ n: 9 }) }).where("session_id", "=", id).execute();
+    expect(await auth.state.keys.get("pre-key" as never, ["a", "b"])).toEqual({ a: { n: 1 }, b: { n: 2 } });
+    // A third key pushes out the least recently used: it is read from the database again.
+    await auth.state.keys.set({ "pre-key": { c: { n: 3 } } } as never);
+    expect(await auth.state.keys.get("pre-key" as never, ["a", "b", "c"])).toEqual({ a: { n: 9 }, b: { n: 2 }, c: { n: 3 } });
+    // Keys known absent are remembered too.
+    expect(await auth.state.keys.get("pre-key" as never, ["z"])).toEqual({});
+    await gw.db.insertInto("wa_auth_keys").values({ session_id: id, type: "pre-key", key_id: "z", value: encodeAuthValue({ n: 26 }) }).execute();
+    expect(await auth.state.keys.get("pre-key" as never, ["z"])).toEqual({});
   });
 });
 

@@ -34,6 +34,16 @@ export type WriteFence = (tx: Transaction<Database>) => Promise<void>;
 
 type KeyRow = { session_id: string; type: string; key_id: string; value: string };
 
+/** Options of {@link loadAuthState}. */
+export interface AuthStateOptions {
+  /**
+   * Keys kept in memory, least recently used dropped first (0: none). Every
+   * write goes through this store and is fenced, so while the lease is held
+   * the memory agrees with the database; a refused write clears it.
+   */
+  cacheEntries?: number;
+}
+
 /**
  * Loads (or initializes) a session's auth state from `wa_auth_creds` /
  * `wa_auth_keys`. Writes are serialized per session and coalesced: while one
@@ -42,8 +52,13 @@ type KeyRow = { session_id: string; type: string; key_id: string; value: string 
  * few transactions, none is lost, and reads see every acknowledged write.
  * A write that meets a transient database error (outage, exhausted pool) is
  * retried in place, so later writes never overtake it.
+ *
+ * Reads are served from memory where possible: every key read or written
+ * (and every key found absent) is remembered, up to `cacheEntries`, so the
+ * holder's hot keys (the Signal sessions and tokens each send looks up) cost
+ * no database round trip and no decoding.
  */
-export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<DbAuthState> {
+export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}, opts: AuthStateOptions = {}): Promise<DbAuthState> {
   const { initAuthCreds } = await loadBaileys();
   const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
   const creds: AuthenticationCreds = row ? decodeAuthValue<AuthenticationCreds>(row.creds) : initAuthCreds();
@@ -52,6 +67,12 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
     const next = chain.then(fn, fn);
     chain = next.catch(() => {});
     return next;
+  };
+  const cache = new KeyCache(opts.cacheEntries ?? 0);
+  /** A write failed for good (e.g. the lease is lost): memory may be ahead of the database, so forget it. */
+  const forgetOnFailure = <T>(p: Promise<T>): Promise<T> => {
+    p.catch(() => cache.clear());
+    return p;
   };
   // Key writes not yet started: "type\0id" → encoded value (null = delete).
   let pending: Map<string, string | null> | undefined;
@@ -83,30 +104,53 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
     keys: {
       async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
         const out: { [id: string]: SignalDataTypeMap[T] } = {};
-        if (ids.length === 0) return out;
-        await chain; // read your own writes
-        const rows = await db
-          .selectFrom("wa_auth_keys")
-          .select(["key_id", "value"])
-          .where("session_id", "=", sessionId)
-          .where("type", "=", type)
-          .where("key_id", "in", ids)
-          .execute();
-        for (const r of rows) out[r.key_id] = decodeAuthValue<SignalDataTypeMap[T]>(r.value);
+        const missing: string[] = [];
+        for (const id of ids) {
+          const known = cache.get(`${type}\0${id}`);
+          if (known === undefined) missing.push(id);
+          else if (known !== absent) out[id] = known as SignalDataTypeMap[T];
+        }
+        if (missing.length === 0) return out;
+        const read = cache.startRead();
+        try {
+          await chain; // read your own writes
+          const rows = await db
+            .selectFrom("wa_auth_keys")
+            .select(["key_id", "value"])
+            .where("session_id", "=", sessionId)
+            .where("type", "=", type)
+            .where("key_id", "in", missing)
+            .execute();
+          const found = new Map(rows.map((r) => [r.key_id, decodeAuthValue<SignalDataTypeMap[T]>(r.value)]));
+          for (const id of missing) {
+            const key = `${type}\0${id}`;
+            // A key set while this read ran: the value set is newer than the row read.
+            const value = read.changed.has(key) ? read.changed.get(key) : found.get(id);
+            if (!read.changed.has(key)) cache.fill(key, value ?? absent);
+            if (value !== undefined && value !== absent) out[id] = value as SignalDataTypeMap[T];
+          }
+        } finally {
+          cache.endRead(read);
+        }
         return out;
       },
       set(data: SignalDataSet) {
         if (!pending) {
           const batch = new Map<string, string | null>();
           pending = batch;
-          pendingWrite = serialize(() => {
-            if (pending === batch) pending = undefined;
-            return writeKeys(batch);
-          });
+          pendingWrite = forgetOnFailure(
+            serialize(() => {
+              if (pending === batch) pending = undefined;
+              return writeKeys(batch);
+            }),
+          );
         }
         for (const [type, entries] of Object.entries(data)) {
           for (const [id, value] of Object.entries(entries ?? {})) {
-            pending.set(`${type}\0${id}`, value === null || value === undefined ? null : encodeAuthValue(value));
+            const key = `${type}\0${id}`;
+            const gone = value === null || value === undefined;
+            cache.set(key, gone ? absent : value);
+            pending.set(key, gone ? null : encodeAuthValue(value));
           }
         }
         return pendingWrite!;
@@ -134,6 +178,62 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
     isPaired: () => Boolean(state.creds.me?.id),
     flush: () => chain.then(() => {}),
   };
+}
+
+/** A key known not to exist. */
+const absent = Symbol("absent");
+
+/** A database read in flight, and the keys set while it ran (with their latest values). */
+interface KeyRead {
+  changed: Map<string, unknown>;
+}
+
+/**
+ * The holder's keys in memory ("type\0id" → value, or {@link absent}),
+ * least recently used first in iteration order.
+ */
+class KeyCache {
+  private readonly entries = new Map<string, unknown>();
+  private readonly reads = new Set<KeyRead>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): unknown {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  /** A value set by the holder (newer than any read in flight). */
+  set(key: string, value: unknown): void {
+    for (const r of this.reads) r.changed.set(key, value);
+    this.fill(key, value);
+  }
+
+  /** A value as the database holds it. */
+  fill(key: string, value: unknown): void {
+    if (this.capacity <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  startRead(): KeyRead {
+    const read = { changed: new Map<string, unknown>() };
+    this.reads.add(read);
+    return read;
+  }
+
+  endRead(read: KeyRead): void {
+    this.reads.delete(read);
+  }
 }
 
 /** Removes a session's auth state (logout). */

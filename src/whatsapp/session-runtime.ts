@@ -78,7 +78,7 @@ export class SessionRuntime {
 
   /** Opens the first connection. */
   async start(): Promise<void> {
-    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
+    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence, { cacheEntries: this.deps.config.keyCacheEntries });
     await this.connect();
   }
 
@@ -108,7 +108,7 @@ export class SessionRuntime {
    * `connectTimeoutMs`), then wipes the auth state whatever happened.
    */
   async logoutDetached(): Promise<void> {
-    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
+    this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence, { cacheEntries: this.deps.config.keyCacheEntries });
     if (this.auth.isPaired()) {
       const opened = new Promise<void>((resolve) => (this.openWaiters.push(resolve)));
       await this.connect({ quiet: true });
@@ -355,7 +355,7 @@ export class SessionRuntime {
       if (code === DisconnectReason.loggedOut) {
         await this.auth?.flush();
         await wipeAuthState(this.deps.db, this.sessionId, this.deps.fence);
-        this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence);
+        this.auth = await loadAuthState(this.deps.db, this.sessionId, this.deps.fence, { cacheEntries: this.deps.config.keyCacheEntries });
         await store.apply(this.sessionId, {
           status: "failed",
           reason: "logged_out",
