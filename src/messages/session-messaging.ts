@@ -61,6 +61,8 @@ export class SessionMessaging {
   private again = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** WhatsApp ids this outbox wrote lately: Baileys echoes each as our own new message, which is not stored again. */
+  private readonly written = new Set<string>();
   /** Baileys events are handled one after another, in arrival order. */
   private inbound: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -301,6 +303,9 @@ export class SessionMessaging {
     }
     const quoted = row.reply_to ? await lookup(row.reply_to) : undefined;
     let sent: WAMessage | undefined;
+    this.written.delete(row.wa_message_id);
+    this.written.add(row.wa_message_id);
+    if (this.written.size > 1_000) this.written.delete(this.written.values().next().value!);
     try {
       sent = await sock.sendMessage(row.chat_id, content, { messageId: row.wa_message_id, ...(quoted && { quoted: quotable(quoted) }) });
     } catch (err) {
@@ -439,7 +444,8 @@ export class SessionMessaging {
     const { store, sessionId } = this.deps;
     const key = msg.key;
     const fromMe = Boolean(key.fromMe);
-    if (fromMe && (await store.byWaId(sessionId, key.id!))) return undefined; // our own send, echoed
+    // Our own send, echoed: known from the outbox, or stored.
+    if (fromMe && (this.written.delete(key.id!) || (await store.byWaId(sessionId, key.id!)))) return undefined;
     const organizationId = await this.deps.organizationId();
     const chat = bareJid(key.remoteJid!);
     const primary = contactOfJid(chat);
