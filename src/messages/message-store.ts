@@ -245,19 +245,17 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
       if (sent.length === 0) return Promise.resolve(0);
       return log.transact(async (tx) => {
         await fence(tx);
-        const events: NewEvent[] = [];
-        for (const s of sent) {
-          const row = await tx
-            .updateTable("messages")
-            .set({ status: "sent", status_reason: null, sent_at: s.at, wa_message: s.waMessage, media_data: null, updated_at: new Date() })
-            .where("session_id", "=", sessionId)
-            .where("id", "=", s.id)
-            .where("status", "=", "sending")
-            .returningAll()
-            .executeTakeFirst();
-          if (row) events.push(statusEvent(row, "sending"));
-        }
-        return { result: events.length, events };
+        // One statement for the whole batch; only rows still `sending` move.
+        const values = sql.join(sent.map((s) => sql`(${s.id}, ${s.at}::timestamptz, ${s.waMessage}::text)`));
+        const { rows } = await sql<MessageRow>`
+          update messages m
+          set status = 'sent', status_reason = null, sent_at = v.at, wa_message = v.wa, media_data = null, updated_at = ${new Date()}
+          from (values ${values}) as v (id, at, wa)
+          where m.session_id = ${sessionId} and m.id = v.id and m.status = 'sending'
+          returning m.*`.execute(tx);
+        const order = new Map(sent.map((s, i) => [s.id, i]));
+        rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+        return { result: rows.length, events: rows.map((row) => statusEvent(row, "sending")) };
       });
     },
 
