@@ -7,11 +7,12 @@ import { MessageService } from "../../gen/wagateway/v1/message_service_pb.js";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { readyUrlMatch } from "../../test/support/log-lines.js";
-import { cpuSeconds, runPool, startChild } from "../child-process.js";
+import { runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
 import { retryUnavailable } from "../retry-interceptor.js";
 import { refreshSubBenchSection } from "../sub-bench-section.js";
+import { coresBetween, cpuSnapshot } from "./cpu-snapshot.js";
 
 /**
  * Messages bench (`npm run bench:messages`): text messages delivered per
@@ -120,7 +121,8 @@ const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 /** Sends `total` texts spread over the sessions through `send`; returns delivered per second and the gateway's CPU. */
 async function gatewayPhase(name: string, send: (session: string, to: string, body: string) => Promise<void>) {
   const base = await receivedBy(contactPhones);
-  const cpu0 = cpuSeconds(gw.child.pid!);
+  const procs = { sender: gw.child.pid!, simulator: sim.child.pid!, bench: process.pid };
+  const cpu0 = cpuSnapshot(procs, db.name);
   const t0 = performance.now();
   const fromUs = monotonicUs();
   await runPool(Array.from({ length: total }, (_, i) => i), concurrency, (i) => send(ids[i % sessions]!, contactPhones[i % sessions]!, `${name} ${i}`));
@@ -128,7 +130,8 @@ async function gatewayPhase(name: string, send: (session: string, to: string, bo
   const t1 = await waitReceived(contactPhones, base + total);
   const seconds = (t1 - t0) / 1000;
   phases.push({ name, fromUs, toUs: monotonicUs() });
-  return { name, rate: total / seconds, seconds, acceptSeconds: (accepted - t0) / 1000, cpu: (cpuSeconds(gw.child.pid!) - cpu0) / seconds };
+  const cores = coresBetween(cpu0, cpuSnapshot(procs, db.name));
+  return { name, rate: total / seconds, seconds, acceptSeconds: (accepted - t0) / 1000, cpu: cores.sender!, cores };
 }
 const restSend = async (session: string, to: string, body: string) => {
   const res = await fetch(`${gwUrl}/api/v1/sessions/${session}/messages`, {
@@ -201,11 +204,13 @@ while (!bareOut.includes("ready\n")) await sleep(50);
 await waitReceived(bareContacts, sessions);
 const bareBase = await receivedBy(bareContacts);
 const bareT0 = performance.now();
-const bareCpu0 = cpuSeconds(bare.pid!);
+const bareProcs = { sender: bare.pid!, simulator: sim.child.pid!, bench: process.pid };
+const bareCpu0 = cpuSnapshot(bareProcs, db.name);
 bare.stdin!.write("go\n");
 const bareT1 = await waitReceived(bareContacts, bareBase + total);
 const bareSeconds = (bareT1 - bareT0) / 1000;
-const floor = { name: "bare Baileys", rate: total / bareSeconds, seconds: bareSeconds, cpu: (cpuSeconds(bare.pid!) - bareCpu0) / bareSeconds };
+const bareCores = coresBetween(bareCpu0, cpuSnapshot(bareProcs, db.name));
+const floor = { name: "bare Baileys", rate: total / bareSeconds, seconds: bareSeconds, cpu: bareCores.sender!, cores: bareCores };
 process.stderr.write(`messages bench: ${JSON.stringify(floor)}\n`);
 // The inbound floor: the same load into the bare sockets, latency to Baileys' messages.upsert.
 process.stderr.write("messages bench: bare Baileys inbound…\n");
@@ -231,6 +236,7 @@ if (profDir) {
   if (!file) throw new Error(`no .cpuprofile of the gateway in ${profDir}`);
   const prof = JSON.parse(readFileSync(`${profDir}/${file}`, "utf8"));
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
+  writeFileSync(`${profDir}/phases.json`, JSON.stringify({ profile: file, phases }));
   for (const ph of phases) {
     const s = summarizeWindow(prof, ph.fromUs, ph.toUs);
     const lines = [`== ${ph.name}: ${s.busyMs.toFixed(0)} ms of gateway CPU, ${(s.busyMs / total).toFixed(2)} ms per message`, "-- self time by category"];
