@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, type RawBuilder, sql, type Transaction } from "kysely";
 import type { Database } from "../db/schema.js";
 import { LeaseLostError } from "./lease-lost-error.js";
 import { liveGatewayIds } from "./live-gateways.js";
@@ -7,6 +7,18 @@ import { liveGatewayIds } from "./live-gateways.js";
 export interface Lease {
   holder: string;
   epoch: string;
+}
+
+/**
+ * The guard of one holder's writes. Called first in a write transaction, it
+ * throws {@link LeaseLostError} once the lease is no longer current. `rows`
+ * is the same check for a write done in one statement: a query that yields
+ * one row while the lease is current, share-locking the lease row until the
+ * statement's transaction ends (a take-over waits for it), and none after.
+ */
+export interface LeaseFence {
+  (tx: Transaction<Database>): Promise<void>;
+  readonly rows: RawBuilder<unknown>;
 }
 
 /** The gateway that holds a session now. */
@@ -28,7 +40,7 @@ export interface SessionLeases {
   /** Gives a lease up (only if it is still exactly `lease`). */
   release(sessionId: string, lease: Lease): Promise<void>;
   /** Checks, inside a write transaction, that `lease` is still current; throws {@link LeaseLostError} otherwise. */
-  fence(sessionId: string, lease: Lease): (tx: Transaction<Database>) => Promise<void>;
+  fence(sessionId: string, lease: Lease): LeaseFence;
   /** Sessions that should run and that no live gateway holds, and how many should run in all. */
   unheld(): Promise<{ ids: string[]; runnable: number }>;
   /** The live gateway holding `sessionId`, if any. */
@@ -75,7 +87,7 @@ export function postgresSessionLeases(db: Kysely<Database>): SessionLeases {
         .execute();
     },
     fence(sessionId, lease) {
-      return async (tx) => {
+      const check = async (tx: Transaction<Database>) => {
         const row = await tx
           .selectFrom("session_leases")
           .select("epoch")
@@ -86,6 +98,8 @@ export function postgresSessionLeases(db: Kysely<Database>): SessionLeases {
           .executeTakeFirst();
         if (!row) throw new LeaseLostError(sessionId);
       };
+      const rows = sql`select 1 from session_leases where session_id = ${sessionId} and holder = ${lease.holder} and epoch = ${lease.epoch} for share`;
+      return Object.assign(check, { rows });
     },
     async unheld() {
       const [free, count] = await Promise.all([
@@ -114,7 +128,7 @@ export function localSessionLeases(db: Kysely<Database>): SessionLeases {
   return {
     acquire: async (holder, ids) => new Map(ids.map((id) => [id, { holder, epoch: "0" }])),
     release: async () => {},
-    fence: () => async () => {},
+    fence: () => unfenced,
     async unheld() {
       const rows = await db.selectFrom("sessions").select("id").where("desired_state", "=", "running").orderBy("id").execute();
       return { ids: rows.map((r) => r.id), runnable: rows.length };
@@ -122,3 +136,6 @@ export function localSessionLeases(db: Kysely<Database>): SessionLeases {
     holderOf: async () => undefined,
   };
 }
+
+/** The fence of a write no lease guards (the embedded database, tests): it always passes. */
+export const unfenced: LeaseFence = Object.assign(async () => {}, { rows: sql`select 1` });

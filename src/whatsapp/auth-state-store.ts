@@ -1,5 +1,7 @@
 import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from "@whiskeysockets/baileys";
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, sql } from "kysely";
+import { LeaseLostError } from "../cluster/lease-lost-error.js";
+import { type LeaseFence, unfenced } from "../cluster/session-leases.js";
 import { retryTransient } from "../db/database-unavailable.js";
 import type { Database } from "../db/schema.js";
 import { baileys, loadBaileys } from "./baileys.js";
@@ -26,13 +28,12 @@ export function decodeAuthValue<T>(text: string): T {
 }
 
 /**
- * Runs inside every auth-state write transaction before it writes; throws to
- * abort the write (lease fencing: a gateway that lost the session must not
- * overwrite the new holder's keys).
+ * Guards every auth-state write (lease fencing: a gateway that lost the
+ * session must not overwrite the new holder's keys): run first in the creds'
+ * write transaction, and as the `rows` condition inside each key write's one
+ * statement.
  */
-export type WriteFence = (tx: Transaction<Database>) => Promise<void>;
-
-type KeyRow = { session_id: string; type: string; key_id: string; value: string };
+export type WriteFence = LeaseFence;
 
 /** Options of {@link loadAuthState}. */
 export interface AuthStateOptions {
@@ -47,9 +48,10 @@ export interface AuthStateOptions {
 /**
  * Loads (or initializes) a session's auth state from `wa_auth_creds` /
  * `wa_auth_keys`. Writes are serialized per session and coalesced: while one
- * transaction runs, later `keys.set` calls merge into the next one (last
- * value per key wins, in call order), so a burst of Baileys updates costs a
- * few transactions, none is lost, and reads see every acknowledged write.
+ * write runs, later `keys.set` calls merge into the next one (last value per
+ * key wins, in call order), so a burst of Baileys updates costs a few
+ * statements, none is lost, and reads see every acknowledged write. Each key
+ * write is one fenced statement: one round trip, no transaction.
  * A write that meets a transient database error (outage, exhausted pool) is
  * retried in place, so later writes never overtake it.
  *
@@ -58,7 +60,7 @@ export interface AuthStateOptions {
  * holder's hot keys (the Signal sessions and tokens each send looks up) cost
  * no database round trip and no decoding.
  */
-export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}, opts: AuthStateOptions = {}): Promise<DbAuthState> {
+export async function loadAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = unfenced, opts: AuthStateOptions = {}): Promise<DbAuthState> {
   const { initAuthCreds } = await loadBaileys();
   const row = await db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", sessionId).executeTakeFirst();
   const creds: AuthenticationCreds = row ? decodeAuthValue<AuthenticationCreds>(row.creds) : initAuthCreds();
@@ -77,27 +79,41 @@ export async function loadAuthState(db: Kysely<Database>, sessionId: string, fen
   // Key writes not yet started: "type\0id" → encoded value (null = delete).
   let pending: Map<string, string | null> | undefined;
   let pendingWrite: Promise<void> | undefined;
+  /**
+   * Writes a batch in one statement: upserts and deletes happen only when
+   * the fence's query yields its row (the lease is current), and the
+   * statement says whether it did.
+   */
+  const keysStatement = (batch: Map<string, string | null>) => {
+    const up = { type: [] as string[], id: [] as string[], value: [] as string[] };
+    const del = { type: [] as string[], id: [] as string[] };
+    for (const [key, value] of batch) {
+      const [type, id] = key.split("\0") as [string, string];
+      const to = value === null ? del : up;
+      to.type.push(type);
+      to.id.push(id);
+      if (value !== null) up.value.push(value);
+    }
+    return sql<{ held: number }>`
+      with lease as (${fence.rows}),
+      up as (
+        insert into wa_auth_keys (session_id, type, key_id, value)
+        select ${sessionId}, u.type, u.key_id, u.value from unnest(${up.type}::text[], ${up.id}::text[], ${up.value}::text[]) as u (type, key_id, value), lease
+        on conflict (session_id, type, key_id) do update set value = excluded.value
+        returning 1
+      ),
+      del as (
+        delete from wa_auth_keys k using unnest(${del.type}::text[], ${del.id}::text[]) as d (type, key_id), lease
+        where k.session_id = ${sessionId} and k.type = d.type and k.key_id = d.key_id
+        returning 1
+      )
+      select count(*)::int as held from lease`.execute(db);
+  };
   const writeKeys = (batch: Map<string, string | null>) =>
-    retryTransient(() => db.transaction().execute(async (tx) => {
-      await fence(tx);
-      const upserts: KeyRow[] = [];
-      const deletes = new Map<string, string[]>();
-      for (const [key, value] of batch) {
-        const [type, id] = key.split("\0") as [string, string];
-        if (value === null) deletes.set(type, [...(deletes.get(type) ?? []), id]);
-        else upserts.push({ session_id: sessionId, type, key_id: id, value });
-      }
-      for (let i = 0; i < upserts.length; i += 500) {
-        await tx
-          .insertInto("wa_auth_keys")
-          .values(upserts.slice(i, i + 500))
-          .onConflict((oc) => oc.columns(["session_id", "type", "key_id"]).doUpdateSet((eb) => ({ value: eb.ref("excluded.value") })))
-          .execute();
-      }
-      for (const [type, ids] of deletes) {
-        await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).where("type", "=", type).where("key_id", "in", ids).execute();
-      }
-    }));
+    retryTransient(async () => {
+      const { rows } = await keysStatement(batch);
+      if (Number(rows[0]?.held) !== 1) throw new LeaseLostError(sessionId);
+    });
 
   const state: AuthenticationState = {
     creds,
@@ -237,7 +253,7 @@ class KeyCache {
 }
 
 /** Removes a session's auth state (logout). */
-export async function wipeAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = async () => {}): Promise<void> {
+export async function wipeAuthState(db: Kysely<Database>, sessionId: string, fence: WriteFence = unfenced): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await fence(tx);
     await tx.deleteFrom("wa_auth_keys").where("session_id", "=", sessionId).execute();
