@@ -165,6 +165,16 @@ describe.each(backends)("WatchEvents on $name", (backend) => {
     expect(first!.sessionId).toBe(session!.id);
     await tap.stop();
   });
+
+  it("stores each event's data exactly, in the order given", async () => {
+    const org = gw.newOrgId();
+    const odd = ['quote " and \\ backslash', "{braces}, commas, 'single'", "ünïcödé ✓ 🚀", "NULL", ""];
+    const events = odd.map((text, i) => ({ organizationId: org, sessionId: i % 2 ? "" : "s1", type: "session.updated" as const, data: { text, i, nested: { list: [text, null, true] } } }));
+    await gw.events.log.transact(async () => ({ result: undefined, events }));
+    const stored = await gw.events.log.read({ after: 0n, organizationId: org, limit: 100 });
+    expect(stored.map((e) => ({ sessionId: e.sessionId, data: e.data }))).toEqual(events.map((e) => ({ sessionId: e.sessionId, data: e.data })));
+    expect(stored.map((e) => e.id)).toEqual([...stored.map((e) => e.id)].sort((a, b) => (a < b ? -1 : 1)));
+  });
 });
 
 describe("slow consumers", () => {

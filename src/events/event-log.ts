@@ -43,6 +43,30 @@ export interface EventLog {
   onAppended(cb: () => void): void;
 }
 
+/**
+ * Appends `events` in order, in one statement of the caller's transaction.
+ * Appends are serialized from the advisory lock to commit, so ids become
+ * visible in increasing order (no reader can see N+1 while N is still
+ * uncommitted). The lock is taken by the statement itself, right before its
+ * rows draw their ids (they are joined to it), after whatever the
+ * transaction changed before: it is held for one statement and the commit.
+ * With `notify`, the highest new id is announced in the same round trip.
+ */
+function appendStatement(events: readonly NewEvent[], notify: boolean) {
+  const rows = sql`
+    insert into events (organization_id, session_id, type, data)
+    select e.organization_id, e.session_id, e.type, e.data
+    from unnest(${events.map((e) => e.organizationId)}::text[], ${events.map((e) => e.sessionId)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::jsonb[])
+      with ordinality as e (organization_id, session_id, type, data, n)
+    cross join locked
+    order by e.n
+    returning id`;
+  const locked = sql`locked as (select pg_advisory_xact_lock(${appendLockKey}))`;
+  return notify
+    ? sql`with ${locked}, ins as (${rows}) select pg_notify(${eventsChannel}, max(ins.id)::text) as n from ins`
+    : sql`with ${locked} ${rows}`;
+}
+
 /** A {@link EventLog} on Kysely; `notify` sends `pg_notify` for other processes (PostgreSQL only). */
 export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog {
   const listeners: (() => void)[] = [];
@@ -52,22 +76,7 @@ export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog 
       const result = await db.transaction().execute(async (tx) => {
         const { result, events } = await fn(tx);
         if (events.length > 0) {
-          // Appends are serialized from here to commit, so ids become visible
-          // in increasing order (no reader can see N+1 while N is still
-          // uncommitted). Taken after the change itself: the lock is held for
-          // two statements and the commit, whatever `fn` did.
-          await sql`select pg_advisory_xact_lock(${appendLockKey})`.execute(tx);
-          const values = events.map((e) => ({ organization_id: e.organizationId, session_id: e.sessionId, type: e.type, data: JSON.stringify(e.data) }));
-          if (notify) {
-            // Insert and announce in one round trip.
-            await tx
-              .with("ins", (w) => w.insertInto("events").values(values).returning("id"))
-              .selectFrom("ins")
-              .select(sql`pg_notify(${eventsChannel}, max(ins.id)::text)`.as("n"))
-              .execute();
-          } else {
-            await tx.insertInto("events").values(values).execute();
-          }
+          await appendStatement(events, notify).execute(tx);
           appended = true;
         }
         return result;
