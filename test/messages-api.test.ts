@@ -117,13 +117,19 @@ describe.each(backends)("messages API on $name", (backend) => {
     const b = await rest("POST", `/api/v1/sessions/${session}/messages`, body, key, { "idempotency-key": "k-1" });
     expect(a.status).toBe(202);
     expect(b.status).toBe(202);
-    expect(((await b.json()) as { id: string }).id).toBe(((await a.json()) as { id: string }).id);
+    const first = ((await a.json()) as { id: string }).id;
+    expect(((await b.json()) as { id: string }).id).toBe(first);
     const c = await rest("POST", `/api/v1/sessions/${session}/messages`, { ...body, text: { body: "other" } }, key, { "idempotency-key": "k-1" });
     expect(c.status).toBe(409);
     const client = clientFor(MessageService, transportCases[0]!, gw.url, key);
     const viaGrpc = await client.sendMessage({ session, to: "6281234567890", content: { case: "text", value: { body: "g" } } }, { headers: { "idempotency-key": "k-2" } });
     const again = await client.sendMessage({ session, to: "6281234567890", content: { case: "text", value: { body: "g" } } }, { headers: { "idempotency-key": "k-2" } });
     expect(again.message!.id).toBe(viaGrpc.message!.id);
+    // Each message has its one `queued` event: a replay or a conflict appends none.
+    for (const id of [first, viaGrpc.message!.id]) {
+      const events = await gw.db.selectFrom("events").select("data").where("session_id", "=", session).where("type", "=", "message.status").execute();
+      expect(events.filter((e) => (e.data as { messageId?: string }).messageId === id).map((e) => (e.data as { status: string }).status)).toEqual(["queued"]);
+    }
   });
 
   it("bad input is a validation_error naming the field; missing things are not_found; unpaired is conflict", async () => {

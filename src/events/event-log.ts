@@ -1,4 +1,4 @@
-import { type Kysely, sql, type Transaction } from "kysely";
+import { type Kysely, type OperationNodeSource, sql, type Transaction } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { NewEvent } from "./event-types.js";
 import { type StoredEvent, toStoredEvent } from "./stored-event.js";
@@ -31,6 +31,13 @@ export interface EventLog {
    * all. Returns `fn`'s result after commit and wakes local subscribers.
    */
   transact<T>(fn: (tx: Transaction<Database>) => Promise<{ result: T; events: NewEvent[] }>): Promise<T>;
+  /**
+   * One statement, without a transaction: `change` (a data-changing query
+   * with `returning`) and, when it returned any row, `events` after it. The
+   * change and its events commit together or not at all, in one round trip.
+   * Returns the rows `change` returned, and wakes local subscribers.
+   */
+  changeWithEvents<R>(change: OperationNodeSource, events: NewEvent[]): Promise<R[]>;
   /** Events matching `q`, in id order. */
   read(q: EventQuery): Promise<StoredEvent[]>;
   /** The highest id in the log (0 when empty). */
@@ -53,7 +60,16 @@ export interface EventLog {
  * With `notify`, the highest new id is announced in the same round trip.
  */
 function appendStatement(events: readonly NewEvent[], notify: boolean) {
-  const rows = sql`
+  const locked = sql`locked as (select pg_advisory_xact_lock(${appendLockKey}))`;
+  const rows = insertEvents(events);
+  return notify
+    ? sql`with ${locked}, ins as (${rows}) select pg_notify(${eventsChannel}, max(ins.id)::text) as n from ins`
+    : sql`with ${locked} ${rows}`;
+}
+
+/** The INSERT of `events` (in order), joined to the CTE `locked` that takes the append lock. */
+function insertEvents(events: readonly NewEvent[]) {
+  return sql`
     insert into events (organization_id, session_id, type, data)
     select e.organization_id, e.session_id, e.type, e.data
     from unnest(${events.map((e) => e.organizationId)}::text[], ${events.map((e) => e.sessionId)}::text[], ${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::jsonb[])
@@ -61,11 +77,10 @@ function appendStatement(events: readonly NewEvent[], notify: boolean) {
     cross join locked
     order by e.n
     returning id`;
-  const locked = sql`locked as (select pg_advisory_xact_lock(${appendLockKey}))`;
-  return notify
-    ? sql`with ${locked}, ins as (${rows}) select pg_notify(${eventsChannel}, max(ins.id)::text) as n from ins`
-    : sql`with ${locked} ${rows}`;
 }
+
+/** Column of {@link EventLog.changeWithEvents}' statement that carries the notification (removed from the rows). */
+const notifiedColumn = "wagw_events_notified";
 
 /** A {@link EventLog} on Kysely; `notify` sends `pg_notify` for other processes (PostgreSQL only). */
 export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog {
@@ -83,6 +98,23 @@ export function createEventLog(db: Kysely<Database>, notify: boolean): EventLog 
       });
       if (appended) for (const cb of listeners) cb();
       return result;
+    },
+
+    async changeWithEvents<R>(change: OperationNodeSource, events: NewEvent[]): Promise<R[]> {
+      if (events.length === 0) return (await sql<R>`${change}`.execute(db)).rows;
+      // The lock (and with it the events) only when the change returned a row; after the change, as in `transact`.
+      const locked = sql`locked as (select pg_advisory_xact_lock(${appendLockKey}) from (select from changed limit 1) c)`;
+      const { rows } = notify
+        ? await sql<R & Record<typeof notifiedColumn, unknown>>`
+            with changed as (${change}), ${locked}, ins as (${insertEvents(events)})
+            select changed.*, (select pg_notify(${eventsChannel}, max(ins.id)::text) from ins having count(*) > 0) as ${sql.ref(notifiedColumn)}
+            from changed`.execute(db)
+        : await sql<R & Record<typeof notifiedColumn, unknown>>`
+            with changed as (${change}), ${locked}, ins as (${insertEvents(events)})
+            select changed.* from changed`.execute(db);
+      for (const r of rows) delete (r as Record<string, unknown>)[notifiedColumn];
+      if (rows.length > 0) for (const cb of listeners) cb();
+      return rows;
     },
 
     async read(q) {

@@ -108,7 +108,7 @@ function decodeCursor(cursor: string): { at: Date; seq: string } {
   throw apiError("validation_error", "invalid cursor", { fields: { cursor: "is not a cursor this gateway returned" } });
 }
 
-const statusEvent = (row: MessageRow, previous: string | null, extra: Record<string, unknown> = {}): NewEvent => ({
+const statusEvent = (row: Pick<MessageRow, "organization_id" | "session_id" | "id" | "status" | "status_reason">, previous: string | null, extra: Record<string, unknown> = {}): NewEvent => ({
   organizationId: row.organization_id,
   sessionId: row.session_id,
   type: "message.status",
@@ -119,14 +119,12 @@ const statusEvent = (row: MessageRow, previous: string | null, extra: Record<str
 export function createMessageStore(db: Kysely<Database>, log: EventLog): MessageStore {
   const store: MessageStore = {
     async enqueue(row) {
-      const inserted = await log.transact(async (tx) => {
-        let q = tx.insertInto("messages").values(row);
-        if (row.idempotency_key) {
-          q = q.onConflict((oc) => oc.columns(["session_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing());
-        }
-        const r = await q.returningAll().executeTakeFirst();
-        return { result: r, events: r ? [statusEvent(r, null)] : [] };
-      });
+      // The row and its event in one statement (one round trip); no row (a known idempotency key), no event.
+      let q = db.insertInto("messages").values(row);
+      if (row.idempotency_key) {
+        q = q.onConflict((oc) => oc.columns(["session_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing());
+      }
+      const [inserted] = await log.changeWithEvents<MessageRow>(q.returningAll(), [statusEvent({ ...row, status_reason: row.status_reason ?? null }, null)]);
       if (inserted) return { row: inserted, created: true };
       const existing = await db
         .selectFrom("messages")
