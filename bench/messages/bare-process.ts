@@ -46,8 +46,9 @@ await Promise.all(
   }),
 );
 process.stdout.write(JSON.stringify({ sent: per * socks.length, seconds: (performance.now() - t0) / 1000 }) + "\n");
-// `dump` on stdin: the inbound arrival times, as one JSON line.
+// `dump` on stdin: the inbound arrival times, as one JSON line; `exit`: exit (a CPU profile is written).
 process.stdin.on("data", (d: Buffer) => {
   if (d.toString().includes("dump")) process.stdout.write(`ARRIVED ${JSON.stringify(arrived)}\n`);
+  if (d.toString().includes("exit")) process.exit(0);
 });
 await new Promise((r) => setTimeout(r, 600_000));

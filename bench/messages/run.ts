@@ -192,7 +192,7 @@ process.stderr.write("messages bench: bare Baileys…\n");
 const barePhones = Array.from({ length: sessions }, (_, i) => `1888200${String(i).padStart(4, "0")}`);
 const bareContacts = Array.from({ length: sessions }, (_, i) => `1888300${String(i).padStart(4, "0")}`);
 await post("/contacts", { phones: bareContacts });
-const bare = spawn(process.execPath, ["--import", "tsx", "bench/messages/bare-process.ts"], {
+const bare = spawn(process.execPath, [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []), "--import", "tsx", "bench/messages/bare-process.ts"], {
   cwd: new URL("../..", import.meta.url).pathname,
   env: { ...process.env, SIM_URL: simUrl, SIM_KEY: rootPublicKey, CONTROL: control, BARE_PHONES: barePhones.join(","), BARE_CONTACTS: bareContacts.join(","), BARE_MESSAGES: String(total) },
   stdio: ["pipe", "pipe", "inherit"],
@@ -206,10 +206,12 @@ const bareBase = await receivedBy(bareContacts);
 const bareT0 = performance.now();
 const bareProcs = { sender: bare.pid!, simulator: sim.child.pid!, bench: process.pid };
 const bareCpu0 = cpuSnapshot(bareProcs, db.name);
+const bareFromUs = monotonicUs();
 bare.stdin!.write("go\n");
 const bareT1 = await waitReceived(bareContacts, bareBase + total);
 const bareSeconds = (bareT1 - bareT0) / 1000;
 const bareCores = coresBetween(bareCpu0, cpuSnapshot(bareProcs, db.name));
+phases.push({ name: "bare", fromUs: bareFromUs, toUs: monotonicUs() });
 const floor = { name: "bare Baileys", rate: total / bareSeconds, seconds: bareSeconds, cpu: bareCores.sender!, cores: bareCores };
 process.stderr.write(`messages bench: ${JSON.stringify(floor)}\n`);
 // The inbound floor: the same load into the bare sockets, latency to Baileys' messages.upsert.
@@ -222,6 +224,11 @@ const arrived = JSON.parse(/ARRIVED (\{.*\})\n/.exec(bareOut)![1]!) as Record<st
 const bareLat = bareIn.sent.filter((x) => arrived[x.id] !== undefined).map((x) => arrived[x.id]! - x.at).sort((a, b) => a - b);
 const bareInbound = { seen: bareLat.length, p50: bareLat[Math.floor(bareLat.length / 2)] ?? NaN, p99: bareLat[Math.floor(bareLat.length * 0.99)] ?? NaN };
 process.stderr.write(`messages bench: bare inbound ${JSON.stringify(bareInbound)}\n`);
+if (profDir) {
+  const exited = new Promise((r) => bare.once("exit", r));
+  bare.stdin!.write("exit\n");
+  await Promise.race([exited, sleep(30_000)]);
+}
 bare.kill("SIGKILL");
 const final = await received();
 const gwExited = new Promise((r) => gw.child.once("exit", r));
@@ -232,14 +239,18 @@ if (profDir) {
   await Promise.race([gwExited, sleep(30_000)]);
   const { readdirSync } = await import("node:fs");
   const { summarizeWindow } = await import("./profile-window.js");
-  const file = readdirSync(profDir).filter((x) => x.endsWith(".cpuprofile") && x.includes(`.${gw.child.pid}.`))[0];
-  if (!file) throw new Error(`no .cpuprofile of the gateway in ${profDir}`);
-  const prof = JSON.parse(readFileSync(`${profDir}/${file}`, "utf8"));
+  const profileOf = (pid: number) => {
+    const file = readdirSync(profDir).filter((x) => x.endsWith(".cpuprofile") && x.includes(`.${pid}.`)).sort()[0];
+    if (!file) throw new Error(`no .cpuprofile of process ${pid} in ${profDir}`);
+    return file;
+  };
+  const files = { gateway: profileOf(gw.child.pid!), bare: profileOf(bare.pid!) };
   const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)}%`;
-  writeFileSync(`${profDir}/phases.json`, JSON.stringify({ profile: file, phases }));
+  writeFileSync(`${profDir}/phases.json`, JSON.stringify({ files, phases }));
   for (const ph of phases) {
-    const s = summarizeWindow(prof, ph.fromUs, ph.toUs);
-    const lines = [`== ${ph.name}: ${s.busyMs.toFixed(0)} ms of gateway CPU, ${(s.busyMs / total).toFixed(2)} ms per message`, "-- self time by category"];
+    const file = ph.name === "bare" ? files.bare : files.gateway;
+    const s = summarizeWindow(JSON.parse(readFileSync(`${profDir}/${file}`, "utf8")), ph.fromUs, ph.toUs);
+    const lines = [`== ${ph.name} (${file}): ${s.busyMs.toFixed(0)} ms sampled busy, ${(s.busyMs / total).toFixed(2)} ms per message`, "-- self time by category"];
     for (const [k, v] of s.categories) lines.push(`${pct(v)}  ${k}`);
     lines.push("-- self time by function");
     for (const [k, v] of s.self) lines.push(`${pct(v)}  ${k}`);
@@ -252,6 +263,8 @@ if (profDir) {
 await db.drop();
 
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "—");
+/** CPU milliseconds of `proc` per message over a phase. */
+const perMessage = (p: { seconds: number; cores: Record<string, number> }, proc: string) => ((p.cores[proc] ?? NaN) * p.seconds * 1000) / total;
 const md = `# Messages benchmark: outbound rate and inbound latency
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "?"} × ${cpus().length} cores, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, Node.js ${process.version}.
@@ -262,6 +275,12 @@ Command: \`npm run bench:messages\` (env \`MSG_BENCH_SESSIONS=${sessions}\`, \`M
 | gateway, REST \`POST …/messages\` | ${sessions} | ${total} | ${f(rest.rate)} | ${f(rest.rate / floor.rate, 2)} | ${f(rest.seconds, 2)} | ${f(rest.cpu, 2)} |
 | gateway, gRPC \`SendMessage\` | ${sessions} | ${total} | ${f(grpc.rate)} | ${f(grpc.rate / floor.rate, 2)} | ${f(grpc.seconds, 2)} | ${f(grpc.cpu, 2)} |
 | bare Baileys \`sendMessage\` loop (floor) | ${sessions} | ${total} | ${f(floor.rate)} | 1.00 | ${f(floor.seconds, 2)} | ${f(floor.cpu, 2)} |
+
+CPU per delivered message in each phase (ms; from \`/proc\`, all threads), and the cores the rest of the machine used meanwhile:
+
+| phase | sender | PostgreSQL backends | simulator | bench (load generator) | other work on the machine (cores) |
+|---|---:|---:|---:|---:|---:|
+${[rest, grpc, floor].map((p) => `| ${p.name} | ${f(perMessage(p, "sender"), 2)} | ${f(perMessage(p, "postgres"), 2)} | ${f(perMessage(p, "simulator"), 2)} | ${f(perMessage(p, "bench"), 2)} | ${f(p.cores.others ?? NaN, 2)} |`).join("\n")}
 
 Inbound: ${inboundResult.sent} texts from the simulator's contacts at ${f(inboundResult.achievedRate)} messages/s (asked: ${inboundRate}/s) →
 \`message.received\` on one WatchEvents (gRPC) stream: p50 **${f(inboundResult.p50, 0)} ms**, p99 **${f(inboundResult.p99, 0)} ms**, max ${f(inboundResult.max, 0)} ms (${inboundResult.seen}/${inboundResult.sent} seen).
@@ -281,10 +300,17 @@ therefore one message per key-write round trip: a few ms on a quiet machine, sec
   the load generator (${concurrency} concurrent requests) and the event-stream reader in the bench process.
   Sender CPU is the gateway's (or the bare client's) CPU over the phase.
 - One outbox per session sends in order, one message at a time: each batch of up to 50 queued messages is
-  marked \`sending\` in one transaction, then written one by one, and marked \`sent\` ten at a time; the API
-  call itself is one transaction (row + event). Sessions run in parallel.
+  marked \`sending\` in one transaction, then written one by one, and marked \`sent\` ten at a time (one
+  statement per ten); the API call itself is one statement (row + event). Per message, Baileys' ratchet state is
+  written in one fenced statement before \`sendMessage\` returns; the holder keeps its Signal keys in memory
+  (\`WA_KEY_CACHE_ENTRIES\`), so the send reads none from the database. Sessions run in parallel.
+- Every statement is a round trip over loopback TCP: on this VM its \`writev\` (sending the query and waking
+  the PostgreSQL backend) is the largest single item of the gateway's CPU profile
+  (\`MSG_BENCH_CPU_PROF=<dir> npm run bench:messages\` prints where the gateway's and the floor's CPU went).
 - Machine load: 1-minute load average ${f(loadBefore)} at the start and ${f(loadavg()[0]!)} at the end, on ${cpus().length} cores; with other
-  work on the machine every process gets a fraction of a core (see the CPU column), and the ratio is the comparable number.
+  work on the machine every process gets a fraction of a core (see the CPU columns), and the ratio is the comparable number.
+  The gateway path spends CPU in more processes than the floor (PostgreSQL, the HTTP/gRPC load generator): when
+  the two cores are saturated, that CPU is taken from the sender too.
 - Pacing and typing are switched off by configuration for this bench (sessions typing off, 1000 per 100 ms
   "minute", no jitter, no ramp): it measures the send path, not the rate limits.
 - Inbound latency uses this machine's one clock: the simulator process stamps each send, the bench process the
