@@ -175,6 +175,22 @@ describe.each(backends)("messages API on $name", (backend) => {
     expect(rows).toEqual([]);
   });
 
+  it("a session unpaired or deleted right after a send refuses the next one (conflict, not_found) and keeps no row of it", async () => {
+    const send = (s: string, body: string) => rest("POST", `/api/v1/sessions/${s}/messages`, { to: "6281234567890", text: { body } });
+    const codeOf = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code });
+    const a = await newSession(true);
+    expect((await send(a, "first")).status).toBe(202);
+    // Unpaired behind this gateway's back (as by a logout on another gateway): the send is refused.
+    await gw.db.updateTable("sessions").set({ phone_number: null }).where("id", "=", a).execute();
+    expect(await codeOf(await send(a, "after unpairing"))).toEqual({ status: 409, code: "conflict" });
+    const b = await newSession(true);
+    expect((await send(b, "first")).status).toBe(202);
+    await gw.db.deleteFrom("sessions").where("id", "=", b).execute();
+    expect(await codeOf(await send(b, "after deleting"))).toEqual({ status: 404, code: "not_found" });
+    const bodies = await gw.db.selectFrom("messages").select("content").where("session_id", "in", [a, b]).execute();
+    expect(bodies.map((r) => (r.content as { text?: { body?: string } }).text?.body)).toEqual(["first"]);
+  });
+
   it("over gRPC too: group JID and empty text are invalid_argument naming the field", async () => {
     const client = clientFor(MessageService, transportCases[0]!, gw.url, key);
     const e1 = await expectApiError(client.sendMessage({ session, to: "1203630@g.us", content: { case: "text", value: { body: "x" } } }), "validation_error");

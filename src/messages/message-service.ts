@@ -16,7 +16,7 @@ import { MessageDirection } from "../../gen/wagateway/v1/message_pb.js";
 import { principalOf } from "../auth/principal-context.js";
 import type { HolderClients } from "../cluster/holder-client.js";
 import type { Config } from "../config.js";
-import type { Database, MessageRow, SessionRow } from "../db/schema.js";
+import type { Database, MessageRow, NewMessageRow, SessionRow } from "../db/schema.js";
 import { apiError, validationError } from "../errors/api-error.js";
 import type { SessionRepository } from "../sessions/session-repository.js";
 import { parseSessionId } from "../sessions/session-validation.js";
@@ -32,6 +32,7 @@ import { checkNumbers } from "./number-checks.js";
 import { storedWaMessage } from "./outbound-content.js";
 import { messageTtlMs } from "./expiry.js";
 import { idempotencyKeyOf, releaseStaleKey, requestFingerprint } from "./idempotency.js";
+import { SendableSessions } from "./sendable-sessions.js";
 
 /** What the message handlers need. */
 export interface MessageServiceDeps {
@@ -69,6 +70,14 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
     if (!row) throw sessionNotFound();
     return row;
   };
+  const sendable = new SendableSessions();
+  /** The session of a send: as read moments ago when it was paired then (the enqueue checks it again), else read now. */
+  const sendingSession = async (ctx: HandlerContext, raw: string): Promise<SessionRow> => {
+    const row = sendable.get(principalOf(ctx).organizationId, parseSessionId(raw)) ?? (await session(ctx, raw));
+    sendable.remember(row);
+    return row;
+  };
+  const notPaired = () => apiError("conflict", "session is not paired: pair it before sending");
 
   /** A media host name that resolves to a private address is refused up front (the fetch checks again). */
   const checkMediaHost = async (url: string, field: string) => {
@@ -80,9 +89,9 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
 
   return {
     async sendMessage(req, ctx) {
-      const s = await session(ctx, req.session);
+      let s = await sendingSession(ctx, req.session);
       const draft = validateSend(req, media);
-      if (s.phone_number === null) throw apiError("conflict", "session is not paired: pair it before sending");
+      if (s.phone_number === null) throw notPaired();
       const c = req.content;
       if (isMediaKind(draft.type) && c.value && "url" in c.value && c.value.url) await checkMediaHost(c.value.url, `${draft.type}.url`);
       const lookupInSession = (id: string) => store.get(s.organization_id, s.id, id);
@@ -103,11 +112,12 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
       const ttlMs = messageTtlMs(req.ttlMs, config.expiryMs);
       const now = new Date();
       if (key !== null) await releaseStaleKey(deps.db, s.id, key, new Date(now.getTime() - config.idempotencyTtlMs));
-      const { row } = await store.enqueue({
+      const { generateMessageIDV2 } = await loadBaileys();
+      const newRow = (s: SessionRow): NewMessageRow => ({
         id: ulid(now.getTime()),
         organization_id: s.organization_id,
         session_id: s.id,
-        wa_message_id: (await loadBaileys()).generateMessageIDV2(s.wa_jid ?? undefined),
+        wa_message_id: generateMessageIDV2(s.wa_jid ?? undefined),
         direction: "out",
         source: "api",
         chat_id: draft.recipient.jid,
@@ -132,6 +142,16 @@ export function createMessageService(deps: MessageServiceDeps): ServiceImpl<type
         expires_at: new Date(now.getTime() + ttlMs),
         updated_at: now,
       });
+      let queued = await store.enqueue(newRow(s));
+      if (!queued) {
+        // The session was deleted or unpaired since it was read: answer from a fresh read (or send if it may again).
+        sendable.forget(s.organization_id, s.id);
+        s = await session(ctx, req.session);
+        if (s.phone_number === null) throw notPaired();
+        queued = await store.enqueue(newRow(s));
+        if (!queued) throw apiError("conflict", "the session changed while the message was queued; retry");
+      }
+      const { row } = queued;
       engine.kickOutbox(s.id);
       return create(SendMessageResponseSchema, { message: toMessageMessage(row) });
     },

@@ -49,11 +49,13 @@ export interface MessageEvent {
  */
 export interface MessageStore {
   /**
-   * Inserts an outbound message `queued` with its `message.status` event. With
-   * an idempotency key already used in the session: the original row when
+   * Inserts an outbound message `queued` with its `message.status` event, in
+   * one statement that also checks that the session still exists in the
+   * row's organization and is paired: `undefined` when it is not. With an
+   * idempotency key already used in the session: the original row when
    * `request_hash` matches (`created: false`), else `conflict`.
    */
-  enqueue(row: NewMessageRow): Promise<{ row: MessageRow; created: boolean }>;
+  enqueue(row: NewMessageRow): Promise<{ row: MessageRow; created: boolean } | undefined>;
   get(organizationId: string, sessionId: string, id: string): Promise<MessageRow | undefined>;
   /** A message of the session by WhatsApp id. */
   byWaId(sessionId: string, waMessageId: string): Promise<MessageRow | undefined>;
@@ -90,6 +92,12 @@ export interface MessageStore {
   prune(before: Date, batch?: number): Promise<number>;
 }
 
+/** A NOT NULL violation of `column` (SQLSTATE 23502). */
+function isNotNullViolation(err: unknown, column: string): boolean {
+  const e = err as { code?: unknown; column?: unknown; message?: unknown };
+  return e?.code === "23502" && (e.column === column || (e.column === undefined && String(e.message).includes(`"${column}"`)));
+}
+
 /** Encodes a listing position as an opaque cursor. */
 function encodeCursor(row: MessageRow): string {
   return Buffer.from(JSON.stringify([row.created_at.getTime(), String(row.seq)])).toString("base64url");
@@ -120,11 +128,19 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
   const store: MessageStore = {
     async enqueue(row) {
       // The row and its event in one statement (one round trip); no row (a known idempotency key), no event.
-      let q = db.insertInto("messages").values(row);
+      // The session id goes in only while the session may send: else it is null and the NOT NULL check refuses the row.
+      const sendable = sql<string>`(select s.id from sessions s where s.id = ${row.session_id} and s.organization_id = ${row.organization_id} and s.phone_number is not null)`;
+      let q = db.insertInto("messages").values({ ...row, session_id: sendable });
       if (row.idempotency_key) {
         q = q.onConflict((oc) => oc.columns(["session_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing());
       }
-      const [inserted] = await log.changeWithEvents<MessageRow>(q.returningAll(), [statusEvent({ ...row, status_reason: row.status_reason ?? null }, null)]);
+      let inserted: MessageRow | undefined;
+      try {
+        [inserted] = await log.changeWithEvents<MessageRow>(q.returningAll(), [statusEvent({ ...row, status_reason: row.status_reason ?? null }, null)]);
+      } catch (err) {
+        if (isNotNullViolation(err, "session_id")) return undefined;
+        throw err;
+      }
       if (inserted) return { row: inserted, created: true };
       const existing = await db
         .selectFrom("messages")
