@@ -167,9 +167,9 @@ export class SessionMessaging {
    * Sends the outbox in order, each message when its turn comes (pacing,
    * then typing). The messages that may go at once are marked `sending`
    * in one transaction before any of them is written to the socket, and the
-   * messages written are marked `sent` a few at a time after their writes
-   * (a crash in between leaves them `sending`: the next holder writes them
-   * again with the same WhatsApp ids).
+   * messages written are marked `sent` a few at a time after their writes,
+   * while the next ones are written (a crash in between leaves them
+   * `sending`: the next holder writes them again with the same WhatsApp ids).
    */
   private async drain(): Promise<void> {
     while (this.working) {
@@ -177,63 +177,84 @@ export class SessionMessaging {
       const rows = await this.deps.store.pending(this.deps.sessionId, 50);
       if (rows.length === 0) return;
       const sent: { id: string; waMessage: string | null; at: Date }[] = [];
-      const flush = async () => {
+      // Marks of `sent` run one after another behind the writes, without holding up the next write; every
+      // exit (and the next read of the outbox, which must not see them `sending`) waits for them.
+      let marking: Promise<void> = Promise.resolve();
+      let markFailed: { err: unknown } | undefined;
+      const mark = () => {
         const done = sent.splice(0);
-        if (done.length > 0) await this.write(() => this.deps.store.markSent(this.deps.sessionId, done, this.deps.fence));
+        if (done.length === 0) return;
+        marking = marking.then(async () => {
+          if (markFailed) return;
+          await this.write(() => this.deps.store.markSent(this.deps.sessionId, done, this.deps.fence)).catch((err: unknown) => {
+            markFailed = { err };
+          });
+        });
       };
-      let i = 0;
-      while (i < rows.length) {
-        const row = rows[i]!;
-        if (!this.working) break;
-        if (await this.refusedBeforeTurn(row)) {
-          i++;
-          continue;
-        }
-        const typing = (sess: SessionRow) => (sess.presence_typing && typesBefore(row) ? typingMs(row, this.deps.settings) : 0);
-        const turn = await this.pacer.waitTurn(row, typing, () => this.working);
-        if (!turn || !this.working) {
-          await flush();
-          return;
-        }
-        if (await this.refusedBeforeTurn(row, turn.session)) {
-          i++;
-          continue;
-        }
-        if (!(await this.type(row, typing(turn.session), turn.at))) {
-          await flush();
-          return;
-        }
-        // Those right behind it that may go now too (no typing, budget left) go in the same batch.
-        const group = [row];
-        const more = this.pacer.allowedNow(turn.session, rows.length - i - 1);
-        for (let k = i + 1; k < rows.length && group.length <= more; k++) {
-          const r = rows[k]!;
-          if (typing(turn.session) > 0 || (turn.session.presence_typing && typesBefore(r)) || this.expired(r) || activeRestriction(turn.session)) break;
-          group.push(r);
-        }
-        i += group.length;
-        const queued = group.filter((r) => r.status === "queued");
-        const marked = await this.write(() => this.deps.store.transitionMany(this.deps.sessionId, queued.map((r) => r.id), { to: "sending", from: ["queued"] }, this.deps.fence));
-        const markedIds = new Map(marked.map((r) => [r.id, r]));
-        for (const r of group) this.pacer.forget(r.id);
-        const batch = group.filter((r) => r.status === "sending" || markedIds.has(r.id)).map((r) => markedIds.get(r.id) ?? r);
-        let stop = false;
-        for (const r of batch) {
-          const outcome = this.working ? await this.sendOne(r) : "stop";
-          if (outcome === "stop") {
-            stop = true;
-            break;
+      const flush = async () => {
+        mark();
+        await marking;
+        if (markFailed) throw markFailed.err;
+      };
+      try {
+        let i = 0;
+        while (i < rows.length) {
+          const row = rows[i]!;
+          if (!this.working) break;
+          if (await this.refusedBeforeTurn(row)) {
+            i++;
+            continue;
           }
-          if (outcome !== "failed") {
-            this.pacer.record(outcome.at.getTime());
-            sent.push(outcome);
+          const typing = (sess: SessionRow) => (sess.presence_typing && typesBefore(row) ? typingMs(row, this.deps.settings) : 0);
+          const turn = await this.pacer.waitTurn(row, typing, () => this.working);
+          if (!turn || !this.working) {
+            await flush();
+            return;
           }
-          if (sent.length >= 10) await flush();
+          if (await this.refusedBeforeTurn(row, turn.session)) {
+            i++;
+            continue;
+          }
+          if (!(await this.type(row, typing(turn.session), turn.at))) {
+            await flush();
+            return;
+          }
+          // Those right behind it that may go now too (no typing, budget left) go in the same batch.
+          const group = [row];
+          const more = this.pacer.allowedNow(turn.session, rows.length - i - 1);
+          for (let k = i + 1; k < rows.length && group.length <= more; k++) {
+            const r = rows[k]!;
+            if (typing(turn.session) > 0 || (turn.session.presence_typing && typesBefore(r)) || this.expired(r) || activeRestriction(turn.session)) break;
+            group.push(r);
+          }
+          i += group.length;
+          const queued = group.filter((r) => r.status === "queued");
+          const marked = await this.write(() => this.deps.store.transitionMany(this.deps.sessionId, queued.map((r) => r.id), { to: "sending", from: ["queued"] }, this.deps.fence));
+          const markedIds = new Map(marked.map((r) => [r.id, r]));
+          for (const r of group) this.pacer.forget(r.id);
+          const batch = group.filter((r) => r.status === "sending" || markedIds.has(r.id)).map((r) => markedIds.get(r.id) ?? r);
+          let stop = false;
+          for (const r of batch) {
+            if (markFailed) throw markFailed.err;
+            const outcome = this.working ? await this.sendOne(r) : "stop";
+            if (outcome === "stop") {
+              stop = true;
+              break;
+            }
+            if (outcome !== "failed") {
+              this.pacer.record(outcome.at.getTime());
+              sent.push(outcome);
+            }
+            if (sent.length >= 10) mark();
+          }
+          if (stop) {
+            await flush();
+            return;
+          }
         }
-        if (stop) {
-          await flush();
-          return;
-        }
+      } finally {
+        // Also when something above threw: the marks already started finish before anything reads the outbox again.
+        await marking;
       }
       await flush();
       if (!this.working) return;
