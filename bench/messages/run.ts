@@ -301,7 +301,8 @@ therefore one message per key-write round trip: a few ms on a quiet machine, sec
   Sender CPU is the gateway's (or the bare client's) CPU over the phase.
 - One outbox per session sends in order, one message at a time: each batch of up to 50 queued messages is
   marked \`sending\` in one transaction, then written one by one, and marked \`sent\` ten at a time (one
-  statement per ten); the API call itself is one statement (row + event). Per message, Baileys' ratchet state is
+  statement per ten, behind the writes: the next writes do not wait for it); the API call itself is one statement
+  (row + event, the session's existence and pairing checked inside it). Per message, Baileys' ratchet state is
   written in one fenced statement before \`sendMessage\` returns; the holder keeps its Signal keys in memory
   (\`WA_KEY_CACHE_ENTRIES\`), so the send reads none from the database. Sessions run in parallel.
 - Every statement is a round trip over loopback TCP: on this VM its \`writev\` (sending the query and waking
