@@ -175,6 +175,9 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
 
   it("round-trips auth state byte-exact", async () => {
     const { id } = await pairByQr();
+    // Baileys keeps updating creds for a while after the login (pre-key uploads,
+    // app-state sync): stopped, every write has landed and none follows.
+    await client.stopSession({ session: id });
     const stored = await gw.db.selectFrom("wa_auth_creds").select("creds").where("session_id", "=", id).executeTakeFirstOrThrow();
     const loaded = await loadAuthState(gw.db, id);
     expect(encodeAuthValue(loaded.state.creds)).toBe(stored.creds);

@@ -1,8 +1,12 @@
 /** Error codes of `pg`/PGlite/network failures that mean the database is unreachable. */
-const unavailableCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const unavailableCodes = new Set([
+  ..."ECONNREFUSED ECONNRESET ETIMEDOUT EPIPE ENOTFOUND".split(" "),
+  // admin/crash shutdown, cannot connect now, connection exceptions, too many connections
+  ..."57P01 57P02 57P03 08000 08003 08006 08001 08004 53300".split(" "),
+]);
 
-/** PostgreSQL codes worth retrying as they are: serialization failure, deadlock, too many connections. */
-const retryCodes = new Set(["40001", "40P01", "53300"]);
+/** PostgreSQL codes worth retrying as they are: serialization failure, deadlock. */
+const retryCodes = new Set(["40001", "40P01"]);
 
 /** True for errors that say the database cannot be reached right now (pool exhausted included). */
 export function isDatabaseUnavailable(err: unknown): boolean {

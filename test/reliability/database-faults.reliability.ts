@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { Code, ConnectError } from "@connectrpc/connect";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { sleep } from "../../bench/process-stats.js";
@@ -117,6 +118,85 @@ describe.skipIf(!postgres || !localCluster())("database faults (PostgreSQL resta
     expect(slowest).toBeLessThan(6_000);
     expect(Number.isNaN(recoveredAt)).toBe(false);
     expect(afterRecovery.filter((o) => o.kind !== "ok")).toEqual([]);
+    expect(c).toMatchObject({ missing: [], withoutCreatedEvent: [], orphanEvents: [], incomplete: [] });
+  });
+});
+
+/**
+ * PostgreSQL refusing new connections (its connection limit reached: what a
+ * busy shared server answers with "too many clients"): calls that need a new
+ * connection fail with `unavailable` (503), never `internal` (500), and the
+ * gateway answers again as soon as connections are allowed.
+ */
+describe.skipIf(!postgres)("database faults (connection limit reached)", () => {
+  const base = new URL(postgres?.databaseUrl ?? "postgres://localhost/x");
+  const suffix = `${Date.now().toString(36)}_${process.pid}`;
+  const role = `wagw_limited_${suffix}`;
+  const dbName = `${base.pathname.slice(1)}_limited_${suffix}`;
+  const admin = () => new pg.Client({ connectionString: postgres!.databaseUrl });
+  const asAdmin = async (...statements: string[]) => {
+    const c = admin();
+    await c.connect();
+    try {
+      const results = [];
+      for (const s of statements) results.push(await c.query(s));
+      return results;
+    } finally {
+      await c.end();
+    }
+  };
+  let gw: ChildGateway | undefined;
+  afterAll(async () => {
+    await gw?.close();
+    await asAdmin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`, `DROP ROLE IF EXISTS "${role}"`);
+  });
+
+  it("answers unavailable, not internal, while no connection can be opened, and recovers", { timeout: 120_000 }, async () => {
+    // A role that is not a superuser (superusers are exempt from connection limits), owning its own database.
+    await asAdmin(`CREATE ROLE "${role}" LOGIN`, `CREATE DATABASE "${dbName}" OWNER "${role}"`);
+    const url = new URL(base);
+    url.username = role;
+    url.password = "";
+    url.pathname = `/${dbName}`;
+    gw = await startChildGateway({ name: "postgres", databaseUrl: url.toString() }, { DB_POOL_SIZE: "8" });
+    const grpc = clientFor(SessionService, transportCases[0]!, gw.proc.url, gw.keys.a);
+    await grpc.listSessions({});
+    // No connection beyond those already open.
+    const [, count] = await asAdmin(`SELECT pg_stat_clear_snapshot()`, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename = '${role}'`);
+    const open = (count!.rows[0] as { n: number }).n;
+    await asAdmin(`ALTER ROLE "${role}" CONNECTION LIMIT ${open}`);
+
+    const created: string[] = [];
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 24 }, async (_, i) => {
+        if (i % 2 === 0) {
+          const id = (await grpc.createSession({ label: "limited" })).session!.id;
+          created.push(id);
+          return "ok";
+        }
+        const res = await fetch(`${gw!.proc.url}/api/v1/sessions`, { method: "POST", headers: { authorization: `Bearer ${gw!.keys.a}`, "content-type": "application/json" }, body: "{}" });
+        const body = (await res.json()) as { id?: string; error?: { code: string } };
+        if (res.status === 201) {
+          created.push(body.id!);
+          return "ok";
+        }
+        throw new RestStatus(res.status, body.error?.code);
+      }),
+    );
+    const failed = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
+    const kinds = failed.map((e) =>
+      e instanceof ConnectError ? `grpc ${Code[e.code]}` : e instanceof RestStatus ? `rest ${e.status} ${e.code}` : String(e),
+    );
+    summary(`database faults: connection limit reached under 24 concurrent creates: ${created.length} answered, ${failed.length} refused (${[...new Set(kinds)].join(", ")})`);
+    // Some calls found no connection; each of them was told to retry later.
+    expect(failed.length).toBeGreaterThan(0);
+    for (const k of kinds) expect(["grpc Unavailable", "rest 503 unavailable"]).toContain(k);
+
+    await asAdmin(`ALTER ROLE "${role}" CONNECTION LIMIT -1`);
+    created.push((await grpc.createSession({ label: "after" })).session!.id);
+    expect(gw.proc.child.exitCode).toBeNull();
+    const db = await gw.openDb();
+    const c = await checkConsistency(db, gw.orgs.a, created).finally(() => db.destroy());
     expect(c).toMatchObject({ missing: [], withoutCreatedEvent: [], orphanEvents: [], incomplete: [] });
   });
 });
