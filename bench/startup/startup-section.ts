@@ -53,9 +53,9 @@ const rows: Row[] = [
   { what: "CLI call: `wa-gateway sessions list` (spawn → exit)", value: "CLI sessions list", floorLabel: "`node -e` making the same call with `fetch`", floor: "fetch floor", unit: "ms", aim: cliAim },
   { what: "CLI call: `wa-gateway --help`", value: "CLI --help", floorLabel: "`node -e 0`", floor: "node -e 0", unit: "ms", aim: cliAim },
   { what: "RSS {settle} s after ready, gateway on PGlite (restart)", value: "gateway PGlite RSS", floorLabel: "bare PGlite process (existing directory), the same time after its answer", floor: "PGlite floor RSS", unit: "MiB", aim: rssAim },
-  { what: "RSS {settle} s after ready, gateway on PostgreSQL (restart)", value: "gateway PostgreSQL RSS", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS", unit: "MiB", aim: rssAim },
+  { what: "RSS {settle} s after ready, gateway on PostgreSQL (restart)", value: "gateway PostgreSQL RSS", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS", unit: "MiB" },
   { what: "Idle RSS {idle} s after ready (one sample), gateway on PGlite", value: "gateway PGlite RSS, long idle", floorLabel: "bare PGlite process, the same time after its answer", floor: "PGlite floor RSS, long idle", unit: "MiB", aim: rssAim },
-  { what: "Idle RSS {idle} s after ready (one sample), gateway on PostgreSQL", value: "gateway PostgreSQL RSS, long idle", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS, long idle", unit: "MiB", aim: rssAim },
+  { what: "Idle RSS {idle} s after ready (one sample), gateway on PostgreSQL", value: "gateway PostgreSQL RSS, long idle", floorLabel: "bare `pg` pool process, the same time after its answer", floor: "pg floor RSS, long idle", unit: "MiB" },
 ];
 
 /** Each aim with its verdict on the medians, for the report and the bench's log. */
@@ -91,7 +91,7 @@ function reading(s: Samples): string[] {
   }
   out.push(
     "- Loaded only when needed: Baileys (about 1 s of CPU and ~45 MiB at import) with the first session a gateway runs, jose with `JWKS_URL`, the QR encoder with the first PNG QR; the CLI loads the module of the command it runs, so `--help` loads 11 modules and `sessions list` no database layer.",
-    "- RSS on PostgreSQL: beside `pg`, the gateway holds kysely, connect-es, protobuf-es, the generated descriptors and its own code (its JavaScript heap is about 16 MiB after a full GC); on PGlite the database's WebAssembly memory dwarfs that, hence the smaller ratio there.",
+    "- RSS: issue 17's aim (≤ 1.3×) is against the bare-PGlite floor, judged on the PGlite rows. The PostgreSQL rows have no aim: they are reported beside a bare `pg` process, a floor a sixth the size, where the gateway's code shows plainly. Beside `pg`, the gateway holds kysely, connect-es, protobuf-es, the generated descriptors and its own code (its JavaScript heap is about 16 MiB after a full GC); on PGlite the database's WebAssembly memory dwarfs that, hence the smaller ratio there.",
   );
   return out;
 }
