@@ -205,6 +205,9 @@ describe("a real gateway's log", { timeout: 180_000 }, () => {
       const session = (await created.json()) as { id: string; organizationId: string };
       await waitUntil("the session to give up", () => findLog(gw.stderr(), "giving up on the session: every connection attempt failed"), 60_000);
       const ids = { sessionId: session.id, organizationId: session.organizationId };
+      // The access log names the caller's organization once the call is authenticated.
+      expect(await rpcLine("logging-rest-1")).toMatchObject({ organizationId: session.organizationId });
+      expect(await rpcLine(generated)).toMatchObject({ organizationId: session.organizationId });
       const attempts = logsWithMsg(gw.stderr(), "connection attempt failed");
       expect(attempts.map((l) => l.attempt)).toEqual([1, 2]);
       for (const l of attempts) expect(l).toMatchObject({ level: "warn", ...ids, component: "whatsapp" });
@@ -220,6 +223,7 @@ describe("a real gateway's log", { timeout: 180_000 }, () => {
         requestId: "logging-bad-token",
         client: expect.any(String),
       });
+      expect(findLog(gw.stderr(), "failed bearer tokens over the limit; client refused until its window ends")).not.toHaveProperty("organizationId");
 
       expect(await gw.stop("SIGTERM")).toBe(0);
       stopped = true;

@@ -24,12 +24,15 @@ export function protocolOf(path: string, contentType: string | undefined): strin
 }
 
 /**
- * `log` with a request's id bound (`requestId` on every line), for what is written while handling it: `id` is
- * the `x-request-id` request header, which {@link withRequestContext} has set on every request. Without an id,
- * `log` itself. Called where a line is written, not per request, so a call that logs nothing costs nothing.
+ * `log` with a request's id bound (`requestId` on every line), and the caller's organization once it is known
+ * (`organizationId`), for what is written while handling it: `id` is the `x-request-id` request header, which
+ * {@link withRequestContext} has set on every request. With neither, `log` itself. Called where a line is written, not per request, so a call that logs nothing costs nothing.
  */
-export function requestLog(log: Logger, id: string | string[] | null | undefined): Logger {
-  return typeof id === "string" && id !== "" ? log.child({ requestId: id }) : log;
+export function requestLog(log: Logger, id: string | string[] | null | undefined, organizationId?: string): Logger {
+  const bindings: { requestId?: string; organizationId?: string } = {};
+  if (typeof id === "string" && id !== "") bindings.requestId = id;
+  if (organizationId) bindings.organizationId = organizationId;
+  return bindings.requestId || bindings.organizationId ? log.child(bindings) : log;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import type { Logger } from "../logger.js";
 import { counter, histogram } from "./registry.js";
 import { clientAddressHeader } from "../server/client-address.js";
+import { kPrincipal } from "../auth/principal-context.js";
 import { protocolHeader, requestIdHeader, requestLog } from "./request-context.js";
 
 /** Latency buckets in seconds. */
@@ -14,13 +15,13 @@ export function createRpcMetrics(log?: Logger) {
   const latency = histogram("wagateway_rpc_duration_seconds", "RPC duration until the response (streams: until they end), in seconds.", buckets);
   let inFlight = 0;
 
-  const done = (procedure: string, protocol: string, requestId: string, client: string | null, started: number, err: unknown) => {
+  const done = (procedure: string, protocol: string, requestId: string, client: string | null, org: string | undefined, started: number, err: unknown) => {
     const code = err === undefined ? "ok" : codeName(ConnectError.from(err).code);
     const seconds = (performance.now() - started) / 1000;
     requests.inc({ procedure, protocol, code });
     latency.observe({ procedure, protocol }, seconds);
     // Never the headers or messages: they carry tokens and secrets.
-    if (log?.isLevelEnabled("debug")) requestLog(log, requestId).debug({ client, procedure, protocol, code, ms: Math.round(seconds * 1000) }, "rpc");
+    if (log?.isLevelEnabled("debug")) requestLog(log, requestId, org).debug({ client, procedure, protocol, code, ms: Math.round(seconds * 1000) }, "rpc");
   };
 
   /** Outermost interceptor: sees the final code of every call. */
@@ -30,6 +31,8 @@ export function createRpcMetrics(log?: Logger) {
     const requestId = req.header.get(requestIdHeader) ?? "";
     // The caller's address (the TCP peer, or what a trusted proxy forwarded).
     const client = req.header.get(clientAddressHeader);
+    // Set by the auth interceptor (inside this one) once the caller is known.
+    const orgOf = () => req.contextValues.get(kPrincipal)?.organizationId;
     const started = performance.now();
     inFlight++;
     let res: UnaryResponse | StreamResponse;
@@ -37,12 +40,12 @@ export function createRpcMetrics(log?: Logger) {
       res = await next(req);
     } catch (err) {
       inFlight--;
-      done(procedure, protocol, requestId, client, started, err);
+      done(procedure, protocol, requestId, client, orgOf(), started, err);
       throw err;
     }
     if (!res.stream) {
       inFlight--;
-      done(procedure, protocol, requestId, client, started, undefined);
+      done(procedure, protocol, requestId, client, orgOf(), started, undefined);
       return res;
     }
     const source = res.message;
@@ -55,7 +58,7 @@ export function createRpcMetrics(log?: Logger) {
         throw err;
       } finally {
         inFlight--;
-        done(procedure, protocol, requestId, client, started, failure);
+        done(procedure, protocol, requestId, client, orgOf(), started, failure);
       }
     }
     return { ...res, message: measured() } as StreamResponse<DescMessage, DescMessage>;

@@ -3,6 +3,7 @@ import { apiError } from "../errors/api-error.js";
 import { isDatabaseUnavailable } from "../db/database-unavailable.js";
 import type { Logger } from "../logger.js";
 import { requestIdHeader, requestLog } from "../metrics/request-context.js";
+import { kPrincipal } from "../auth/principal-context.js";
 
 export { isDatabaseUnavailable } from "../db/database-unavailable.js";
 
@@ -16,7 +17,7 @@ export function errorInterceptor(log: Logger): Interceptor {
     try {
       return await next(req);
     } catch (err) {
-      const callLog = () => requestLog(log, req.header.get(requestIdHeader));
+      const callLog = () => requestLog(log, req.header.get(requestIdHeader), req.contextValues.get(kPrincipal)?.organizationId);
       if (err instanceof ConnectError) {
         if (err.code === Code.Internal || err.code === Code.Unknown) {
           callLog().error({ procedure: req.url, err }, "rpc failed");
