@@ -16,10 +16,11 @@ export type Readiness = RegExp | ((text: string) => readonly string[] | undefine
 /**
  * Starts `node --import tsx <args>` in the repository and resolves once
  * `ready` matches its `stream` (rejects if it exits first or after 120 s).
- * `node` picks another Node.js binary than the bench's own.
+ * `node` picks another Node.js binary than the bench's own; `tsx: false`
+ * runs plain `node <args>` (compiled JavaScript, as `npm start` does).
  */
-export function startChild(args: string[], env: Record<string, string>, ready: Readiness, stream: "stdout" | "stderr", node = process.execPath): Promise<Proc & { match: readonly string[] }> {
-  const child = spawn(node, ["--import", "tsx", ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startChild(args: string[], env: Record<string, string>, ready: Readiness, stream: "stdout" | "stderr", node = process.execPath, opts: { tsx?: boolean } = {}): Promise<Proc & { match: readonly string[] }> {
+  const child = spawn(node, [...(opts.tsx === false ? [] : ["--import", "tsx"]), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const p: Proc = { child, stdout: "", stderr: "" };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -8,7 +8,10 @@ import { connectClient, makeMemoryAuthState } from "../../test/wa-sim/index.js";
  * then each socket sends its share of `BARE_MESSAGES` texts to its contact
  * (`BARE_CONTACTS`, same order) with `sendMessage` in a loop. Prints
  * `ready`, then `{"sent": n, "seconds": s}` when every sendMessage resolved.
+ * It runs through tsx (this file is TypeScript) with source-mapped stack
+ * traces turned off, so it pays what plain `node` would, like the gateway.
  */
+process.setSourceMapsEnabled(false);
 const simLike = { url: process.env.SIM_URL!, rootPublicKey: Buffer.from(process.env.SIM_KEY!, "base64") } as unknown as WaSimulator;
 const control = process.env.CONTROL!;
 const phones = process.env.BARE_PHONES!.split(",");

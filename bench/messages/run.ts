@@ -7,6 +7,7 @@ import { MessageService } from "../../gen/wagateway/v1/message_service_pb.js";
 import { SessionStatus } from "../../gen/wagateway/v1/session_pb.js";
 import { SessionService } from "../../gen/wagateway/v1/session_service_pb.js";
 import { readyUrlMatch } from "../../test/support/log-lines.js";
+import buildDist from "../../test/support/build-dist.js";
 import { runPool, startChild } from "../child-process.js";
 import { createFreshDatabase, ensurePostgres } from "../postgres-db.js";
 import { sleep } from "../process-stats.js";
@@ -79,11 +80,16 @@ const waitReceived = async (phones: string[], n: number, timeoutMs = 300_000) =>
   }
 };
 
+// The gateway runs as `npm start` does: plain node on the compiled dist/ of the current src/ (no TypeScript
+// loader, whose source-mapped stack traces cost every error Baileys creates).
+buildDist();
 const gw = await startChild(
-  [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []), "src/main.ts"],
+  [...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []), "dist/src/main.js"],
   { DATABASE_URL: db.url, PORT: "0", LOG_LEVEL: "info", WA_LOG_LEVEL: "error", WA_WEBSOCKET_URL: simUrl, WA_ROOT_PUBLIC_KEY: rootPublicKey, GATEWAY_ID: "gw-bench", ...pacingOff },
   readyUrlMatch,
   "stderr",
+  process.execPath,
+  { tsx: false },
 );
 children.push(gw.child);
 const gwUrl = gw.match[1]!;
@@ -296,6 +302,7 @@ therefore one message per key-write round trip: a few ms on a quiet machine, sec
   last message decrypted. The gateway path includes the API call, the outbox row and its event, the holder's
   \`queued → sending → sent\` fenced writes and Baileys' encryption and socket write; the floor is Baileys alone
   (\`await sock.sendMessage\` per message, the sockets in parallel), in its own process, against the same simulator.
+  The gateway runs as \`npm start\` does (\`node dist/src/main.js\`); the floor through tsx with source-mapped stack traces off.
 - Processes: the gateway (PostgreSQL, one process), the simulator and the bare client each in their own process;
   the load generator (${concurrency} concurrent requests) and the event-stream reader in the bench process.
   Sender CPU is the gateway's (or the bare client's) CPU over the phase.
