@@ -8,7 +8,7 @@ const unavailableCodes = new Set([
 /** PostgreSQL codes worth retrying as they are: serialization failure, deadlock. */
 const retryCodes = new Set(["40001", "40P01"]);
 
-/** True for errors that say the database cannot be reached right now (pool exhausted included). */
+/** True for errors that say the database cannot be reached right now (pool exhausted, or the server refusing new connections, included). */
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;

@@ -26,7 +26,8 @@ export function protocolOf(path: string, contentType: string | undefined): strin
 /**
  * `log` with a request's id bound (`requestId` on every line), and the caller's organization once it is known
  * (`organizationId`), for what is written while handling it: `id` is the `x-request-id` request header, which
- * {@link withRequestContext} has set on every request. With neither, `log` itself. Called where a line is written, not per request, so a call that logs nothing costs nothing.
+ * {@link withRequestContext} has set on every request. With neither, `log` itself. Called where a line is
+ * written, not per request, so a call that logs nothing costs nothing.
  */
 export function requestLog(log: Logger, id: string | string[] | null | undefined, organizationId?: string): Logger {
   const bindings: { requestId?: string; organizationId?: string } = {};
