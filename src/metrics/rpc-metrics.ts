@@ -15,13 +15,13 @@ export function createRpcMetrics(log?: Logger) {
   const latency = histogram("wagateway_rpc_duration_seconds", "RPC duration until the response (streams: until they end), in seconds.", buckets);
   let inFlight = 0;
 
-  const done = (procedure: string, protocol: string, requestId: string, client: string | null, org: string | undefined, started: number, err: unknown) => {
+  const done = (procedure: string, protocol: string, requestId: string, client: string | null, org: () => string | undefined, started: number, err: unknown) => {
     const code = err === undefined ? "ok" : codeName(ConnectError.from(err).code);
     const seconds = (performance.now() - started) / 1000;
     requests.inc({ procedure, protocol, code });
     latency.observe({ procedure, protocol }, seconds);
     // Never the headers or messages: they carry tokens and secrets.
-    if (log?.isLevelEnabled("debug")) requestLog(log, requestId, org).debug({ client, procedure, protocol, code, ms: Math.round(seconds * 1000) }, "rpc");
+    if (log?.isLevelEnabled("debug")) requestLog(log, requestId, org()).debug({ client, procedure, protocol, code, ms: Math.round(seconds * 1000) }, "rpc");
   };
 
   /** Outermost interceptor: sees the final code of every call. */
@@ -40,12 +40,12 @@ export function createRpcMetrics(log?: Logger) {
       res = await next(req);
     } catch (err) {
       inFlight--;
-      done(procedure, protocol, requestId, client, orgOf(), started, err);
+      done(procedure, protocol, requestId, client, orgOf, started, err);
       throw err;
     }
     if (!res.stream) {
       inFlight--;
-      done(procedure, protocol, requestId, client, orgOf(), started, undefined);
+      done(procedure, protocol, requestId, client, orgOf, started, undefined);
       return res;
     }
     const source = res.message;
@@ -58,7 +58,7 @@ export function createRpcMetrics(log?: Logger) {
         throw err;
       } finally {
         inFlight--;
-        done(procedure, protocol, requestId, client, orgOf(), started, failure);
+        done(procedure, protocol, requestId, client, orgOf, started, failure);
       }
     }
     return { ...res, message: measured() } as StreamResponse<DescMessage, DescMessage>;
