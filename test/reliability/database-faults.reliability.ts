@@ -61,15 +61,9 @@ describe.skipIf(!postgres || !localCluster())("database faults (PostgreSQL resta
         await sleep(20); // a failing client backs off a little
       }
     };
-    const restCreate = async () => {
-      const res = await fetch(`${url}/api/v1/sessions`, { method: "POST", headers: { authorization: `Bearer ${gw.keys.a}`, "content-type": "application/json" }, body: "{}" });
-      const body = (await res.json()) as { id?: string; error?: { code: string } };
-      if (res.status !== 201) throw new RestStatus(res.status, body.error?.code);
-      return body.id;
-    };
     const workers = Array.from({ length: 12 }, async (_, i) => {
       while (!stop) {
-        if (i % 3 === 0) await record(restCreate());
+        if (i % 3 === 0) await record(restCreate(url, gw.keys.a));
         else if (i % 3 === 1) await record(grpc.createSession({ label: "fault" }).then((r) => r.session?.id));
         else await record(connect.listSessions({}).then(() => undefined));
       }
@@ -133,9 +127,8 @@ describe.skipIf(!postgres)("database faults (connection limit reached)", () => {
   const suffix = `${Date.now().toString(36)}_${process.pid}`;
   const role = `wagw_limited_${suffix}`;
   const dbName = `${base.pathname.slice(1)}_limited_${suffix}`;
-  const admin = () => new pg.Client({ connectionString: postgres!.databaseUrl });
   const asAdmin = async (...statements: string[]) => {
-    const c = admin();
+    const c = new pg.Client({ connectionString: postgres!.databaseUrl });
     await c.connect();
     try {
       const results = [];
@@ -174,13 +167,8 @@ describe.skipIf(!postgres)("database faults (connection limit reached)", () => {
           created.push(id);
           return "ok";
         }
-        const res = await fetch(`${gw!.proc.url}/api/v1/sessions`, { method: "POST", headers: { authorization: `Bearer ${gw!.keys.a}`, "content-type": "application/json" }, body: "{}" });
-        const body = (await res.json()) as { id?: string; error?: { code: string } };
-        if (res.status === 201) {
-          created.push(body.id!);
-          return "ok";
-        }
-        throw new RestStatus(res.status, body.error?.code);
+        created.push(await restCreate(gw!.proc.url, gw!.keys.a));
+        return "ok";
       }),
     );
     const failed = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as unknown] : []));
@@ -200,6 +188,14 @@ describe.skipIf(!postgres)("database faults (connection limit reached)", () => {
     expect(c).toMatchObject({ missing: [], withoutCreatedEvent: [], orphanEvents: [], incomplete: [] });
   });
 });
+
+/** REST `POST /api/v1/sessions`: the new id, or a {@link RestStatus} with the answer's status and error code. */
+async function restCreate(url: string, key: string): Promise<string> {
+  const res = await fetch(`${url}/api/v1/sessions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+  const body = (await res.json()) as { id?: string; error?: { code: string } };
+  if (res.status !== 201) throw new RestStatus(res.status, body.error?.code);
+  return body.id!;
+}
 
 class RestStatus extends Error {
   constructor(readonly status: number, readonly code: string | undefined) {
