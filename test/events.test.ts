@@ -195,7 +195,6 @@ describe("slow consumers", () => {
     const slow = openRawConnectStream(gw.url, "/wagateway.v1.SessionService/WatchEvents", key, {});
     await slow.first;
     slow.pause();
-    const streams = gw.events.hub.size();
 
     const append = async (count: number) => {
       const batch: NewEvent[] = Array.from({ length: 10 }, (_, i) => ({
@@ -216,10 +215,6 @@ describe("slow consumers", () => {
     const everything = ids(await fast.waitFor(total, 30_000));
     expect(fast.error).toBeUndefined();
     expect(new Set(everything).size).toBe(total);
-    // The server ends the stalled stream once the client took no byte for EVENTS_STALL_MS; bytes the paused
-    // client still took right after it stopped reading restart that window, so the test waits for the decision.
-    await waitUntil("the stalled stream to be ended by the server", () => (gw.events.hub.size() < streams ? true : undefined), 15_000);
-    expect(gw.events.hub.size()).toBe(streams - 1);
 
     // The stalled reader reads again: what was sent, then the resume error.
     const { messages, error } = await slow.readAll();
