@@ -50,9 +50,8 @@ function heartbeatMessage(): OutgoingMessage<WatchEventsResponse> {
  * accepts them (corked per batch); while it does not, they wait in the
  * subscription's bounded buffer. When a burst overflows that buffer, the
  * stream catches up from the log and re-attaches (lossless, nothing blocks).
- * When the client itself is stalled (a write pending for `stallMs` when the
- * buffer overflows, or the client taking no byte for `stallMs` after it
- * did), the stream ends with `unavailable`.
+ * When the client itself is stalled (a write pending and no byte taken for
+ * `stallMs` while events pile up for it), the stream ends with `unavailable`.
  */
 export function runEventStream(
   hub: EventHub,
@@ -63,6 +62,7 @@ export function runEventStream(
   signal: AbortSignal,
 ): Promise<void> {
   const { filter } = start;
+  const stallPollMs = Math.max(5, Math.min(1000, Math.floor(opts.stallMs / 10)));
   return new Promise<void>((resolve, reject) => {
     let sub: Subscription | undefined;
     let from = 0n;
@@ -73,6 +73,9 @@ export function runEventStream(
     let lastWrite = Date.now();
     let heartbeatTimer: NodeJS.Timeout | undefined;
     let stallTimer: NodeJS.Timeout | undefined;
+    // While a write is pending: when the client last took a byte, and how much was buffered then.
+    let progressAt = 0;
+    let progressMark = 0;
     let drainWaiter: (() => void) | undefined;
 
     const finish = (err?: unknown) => {
@@ -94,15 +97,16 @@ export function runEventStream(
       lastWrite = Date.now();
       if (!sink.send(m)) {
         blocked = true;
-        if (sub) sub.writePendingSince = lastWrite;
+        progressAt = lastWrite;
+        progressMark = sink.buffered();
         sink.onDrain(onDrain);
+        watchStall();
       }
     };
 
     const onDrain = () => {
       if (ended || !blocked) return;
       blocked = false;
-      if (sub) sub.writePendingSince = 0;
       clearTimeout(stallTimer);
       stallTimer = undefined;
       const w = drainWaiter;
@@ -173,14 +177,10 @@ export function runEventStream(
     const flush = () => {
       if (ended || busy || !sub) return;
       if (sub.overflowed) {
-        if (blocked) {
-          // Decided when the client reads again, or once it took nothing for stallMs.
-          if (sub.blockedAtOverflowMs >= opts.stallMs) return finish(stalled());
-          if (!stallTimer) watchStall(sink.buffered());
-          return;
-        }
-        if (sub.blockedAtOverflowMs >= opts.stallMs) return finish(stalled());
-        return catchUp();
+        // A blocked client is caught up once it reads again, or ended by the stall watch.
+        if (!blocked) return catchUp();
+        if (stalledFor(Date.now()) >= opts.stallMs) finish(stalled());
+        return;
       }
       if (blocked) return;
       const many = sub.pending > 1;
@@ -194,17 +194,29 @@ export function runEventStream(
       if (sub.ended && sub.pending === 0 && !blocked) finish();
     };
 
-    /** Ends the stream if the client takes nothing more (its buffered bytes do not go down) within stallMs. */
-    const watchStall = (mark: number) => {
+    /** How long the blocked client has taken no byte (its buffered bytes did not go down), sampled now. */
+    const stalledFor = (now: number) => {
+      const b = sink.buffered();
+      if (b < progressMark) progressAt = now;
+      progressMark = b;
+      return now - progressAt;
+    };
+
+    /**
+     * While a write is pending, samples the client's progress every tenth of
+     * stallMs; ends the stream once the client took no byte for stallMs while
+     * events piled up for it (its buffer overflowed, or a replay waits).
+     */
+    const watchStall = () => {
+      clearTimeout(stallTimer);
       stallTimer = setTimeout(() => {
         // After this turn's I/O, so a client that did read is seen to have.
         setImmediate(() => {
           if (!blocked || ended) return;
-          const now = sink.buffered();
-          if (now < mark) watchStall(now);
-          else finish(stalled());
+          if (stalledFor(Date.now()) >= opts.stallMs && (busy || sub?.overflowed)) finish(stalled());
+          else watchStall();
         });
-      }, opts.stallMs);
+      }, stallPollMs);
     };
 
     function onReady() {

@@ -42,10 +42,6 @@ export class Subscription {
   private wake: (() => void) | undefined;
   /** Set by the hub while this subscription has events not yet announced to `onReady`. */
   marked = false;
-  /** Since when the consumer's current write to its client has been pending (epoch ms), 0 when none is. */
-  writePendingSince = 0;
-  /** How long the consumer's write had been pending when the buffer overflowed. */
-  blockedAtOverflowMs = 0;
 
   constructor(
     readonly filter: EventFilter,
@@ -60,7 +56,6 @@ export class Subscription {
     if (this.state !== "open") return;
     if (this.queue.length - this.head >= this.capacity) {
       this.state = "overflow";
-      this.blockedAtOverflowMs = this.writePendingSince ? Date.now() - this.writePendingSince : 0;
       this.queue.length = 0;
       this.head = 0;
     } else {

@@ -4,6 +4,12 @@ import http2 from "node:http2";
 export interface RawConnectStream {
   /** Stops reading from the socket (HTTP/2 flow control then stalls the server). */
   pause(): void;
+  /** While paused: takes what the client holds and lets the server send a little more (about one window). */
+  drip(): void;
+  /** The messages read so far. */
+  readonly messages: readonly Record<string, unknown>[];
+  /** Reads on until `count` event messages have come, or rejects when the stream ends first (naming its error) or after `timeoutMs`. */
+  readEvents(count: number, timeoutMs: number): Promise<Record<string, unknown>[]>;
   /** Reads everything until the end of the stream: the messages and the end-of-stream error, if any. */
   readAll(): Promise<{ messages: Record<string, unknown>[]; error: { code: string; message: string } | undefined }>;
   /** Resolves with the first message. */
@@ -11,9 +17,12 @@ export interface RawConnectStream {
   close(): void;
 }
 
-/** Opens `path` with a JSON request using the Connect streaming protocol over h2c. */
-export function openRawConnectStream(baseUrl: string, path: string, token: string, request: unknown): RawConnectStream {
-  const session = http2.connect(baseUrl);
+/**
+ * Opens `path` with a JSON request using the Connect streaming protocol over
+ * h2c; `windowBytes` sets the client's HTTP/2 stream window (default 64 KiB).
+ */
+export function openRawConnectStream(baseUrl: string, path: string, token: string, request: unknown, windowBytes?: number): RawConnectStream {
+  const session = http2.connect(baseUrl, windowBytes === undefined ? {} : { settings: { initialWindowSize: windowBytes } });
   session.on("error", () => {});
   const stream = session.request({
     ":method": "POST",
@@ -46,9 +55,12 @@ export function openRawConnectStream(baseUrl: string, path: string, token: strin
       }
     }
   };
+  const events = () => messages.filter((m) => m.event);
+  let onMessages: (() => void) | undefined;
   stream.on("data", (d: Buffer) => {
     buf = Buffer.concat([buf, d]);
     parse();
+    onMessages?.();
   });
   const ended = new Promise<void>((r) => {
     stream.on("end", () => r());
@@ -57,7 +69,28 @@ export function openRawConnectStream(baseUrl: string, path: string, token: strin
   });
   return {
     first,
+    messages,
     pause: () => stream.pause(),
+    drip: () => void stream.read(),
+    readEvents(count, timeoutMs) {
+      stream.resume();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${events().length} of ${count} events after ${timeoutMs} ms`)), timeoutMs);
+        const check = () => {
+          if (events().length >= count) {
+            clearTimeout(timer);
+            onMessages = undefined;
+            resolve(events());
+          }
+        };
+        onMessages = check;
+        check();
+        void ended.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`the stream ended after ${events().length} of ${count} events: ${JSON.stringify(error)}`));
+        });
+      });
+    },
     async readAll() {
       stream.resume();
       await ended;
