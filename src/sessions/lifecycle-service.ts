@@ -18,9 +18,12 @@ import type { SessionRepository } from "./session-repository.js";
 import { toSessionMessage } from "./session-message.js";
 import { parseSessionId, validatePhoneNumber } from "./session-validation.js";
 
+/** How long GetQrCode waits for the next QR when the session holding it here is between two. */
+const qrWaitMs = 5_000;
+
 /**
  * The lifecycle RPCs: they drive the WhatsApp engine. Calls that need the
- * live socket (stop, restart, logout, pairing code) run on the gateway that
+ * live socket (stop, restart, logout, QR, pairing code) run on the gateway that
  * holds the session: here, or forwarded to the holder through `holders`.
  */
 export function createLifecycleService(
@@ -43,6 +46,11 @@ export function createLifecycleService(
     const holder = await engine.heldElsewhere(row.id);
     return holder ? holders.to(holder, ctx) : undefined;
   };
+  /** `conflict` naming what the session is doing instead of waiting for a scan, and why. */
+  const notWaitingForScan = (row: SessionRow) =>
+    apiError("conflict", `session is not waiting for a QR scan (status ${row.status}${row.status_reason ? `, ${row.status_reason}` : ""}${row.last_error ? `: ${row.last_error}` : ""})`, {
+      metadata: { status: row.status, ...(row.status_reason ? { statusReason: row.status_reason } : {}) },
+    });
   const current = async (id: string) => {
     const row = await engine.store.get(id);
     if (!row) throw apiError("not_found", "session not found");
@@ -101,21 +109,19 @@ export function createLifecycleService(
     async getQrCode(req, ctx) {
       const row = await load(req.session, ctx);
       // Answered at once with what the session is doing instead (and why), never by waiting for a QR.
-      const notWaiting = () =>
-        apiError("conflict", `session is not waiting for a QR scan (status ${row.status}${row.status_reason ? `, ${row.status_reason}` : ""}${row.last_error ? `: ${row.last_error}` : ""})`, {
-          metadata: { status: row.status, ...(row.status_reason ? { statusReason: row.status_reason } : {}) },
-        });
-      if (row.status !== "scan_qr_code") throw notWaiting();
-      // Held here: the runtime's QR. Held by another gateway: the QR it logged.
-      let qr: { qr: string; expiresAt: number; attempt: number } | undefined = engine.qr(row.id);
-      if (!qr && !engine.isRunning(row.id)) {
-        const data = await engine.store.latestEventData(row.id, "auth.qr");
-        if (data && typeof data.qr === "string" && Number(data.expiresAt) > Date.now()) {
-          qr = { qr: data.qr, expiresAt: Number(data.expiresAt), attempt: Number(data.attempt) };
-        }
+      if (row.status !== "scan_qr_code") throw notWaitingForScan(row);
+      if (!engine.isRunning(row.id)) {
+        // The QR on offer lives with the socket: ask the holder (a logged QR may be from a socket that is gone).
+        const remote = await holderOf(row, ctx);
+        if (remote) return remote.getQrCode(req);
+        throw apiError("unavailable", "no gateway has the session connected right now (it is being placed or handed over); retry in a moment");
       }
-      if (!qr) throw notWaiting();
-      return create(GetQrCodeResponseSchema, { qr: qr.qr, expiresAt: BigInt(qr.expiresAt), attempt: qr.attempt });
+      // Held here. Between two QRs (a reconnect) the next one comes within seconds: wait for it briefly.
+      const qr = await engine.nextQr(row.id, qrWaitMs);
+      if (qr) return create(GetQrCodeResponseSchema, { qr: qr.qr, expiresAt: BigInt(qr.expiresAt), attempt: qr.attempt });
+      const now = await engine.store.get(row.id);
+      if (now && now.status !== "scan_qr_code") throw notWaitingForScan(now);
+      throw apiError("unavailable", "the session is reconnecting to WhatsApp and has no QR code on offer yet; retry in a moment (auth.qr events announce the next one)");
     },
 
     async requestPairingCode(req, ctx) {

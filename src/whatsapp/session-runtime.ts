@@ -139,19 +139,37 @@ export class SessionRuntime {
     return this.auth?.isPaired() ?? false;
   }
 
+  /**
+   * The QR on offer; while the socket is between QRs (handshaking, or
+   * reconnecting), the next one, waiting at most `waitMs`. Undefined when
+   * none came or the session is not waiting for a scan.
+   */
+  async nextQr(waitMs: number): Promise<QrInfo | undefined> {
+    if (this.stopped || this.connected || this.isPaired()) return undefined;
+    if (!this.currentQr) await this.qrOffered(waitMs);
+    return this.qr();
+  }
+
+  /** Resolves true once WhatsApp offers a QR (pairing), false after `waitMs`. */
+  private qrOffered(waitMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.qrWaiters = this.qrWaiters.filter((w) => w !== offered);
+        resolve(false);
+      }, waitMs);
+      const offered = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.qrWaiters.push(offered);
+    });
+  }
+
   /** Asks WhatsApp for a pairing code for `phoneNumber`; the session must be waiting for pairing. */
   async requestPairingCode(phoneNumber: string): Promise<string> {
     if (this.stopped || this.isPaired()) throw apiError("conflict", "session is not waiting for pairing");
-    if (!this.currentQr) {
-      // The socket is still handshaking: wait for the pairing offer (the first QR).
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(apiError("unavailable", "WhatsApp did not offer pairing in time; retry")), 15_000);
-        this.qrWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    // The socket may still be handshaking: wait for the pairing offer (the first QR).
+    if (!this.currentQr && !(await this.qrOffered(15_000))) throw apiError("unavailable", "WhatsApp did not offer pairing in time; retry");
     const sock = this.sock;
     if (!sock || this.stopped || this.isPaired()) throw apiError("conflict", "session is not waiting for pairing");
     const raw = await sock.requestPairingCode(phoneNumber);

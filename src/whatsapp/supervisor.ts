@@ -45,8 +45,11 @@ export interface Supervisor {
    * session not connected anywhere is connected briefly to unlink it.
    */
   logout(sessionId: string): Promise<void>;
-  /** The QR on offer, if the session is waiting for a scan in this process. */
-  qr(sessionId: string): QrInfo | undefined;
+  /**
+   * The QR on offer if the session is waiting for a scan in this process;
+   * between two QRs, the next one, waiting at most `waitMs`.
+   */
+  nextQr(sessionId: string, waitMs: number): Promise<QrInfo | undefined>;
   requestPairingCode(sessionId: string, phoneNumber: string): Promise<string>;
   /** Messages may be queued for the session: its outbox sends them if it runs here and works. */
   kickOutbox(sessionId: string): void;
@@ -380,7 +383,7 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         }
       });
     },
-    qr: (id) => runtimes.get(id)?.rt.qr(),
+    nextQr: async (id, waitMs) => runtimes.get(id)?.rt.nextQr(waitMs),
     async requestPairingCode(id, phoneNumber) {
       const entry = runtimes.get(id);
       if (!entry) throw apiError("unavailable", "the session is not connected on this gateway; retry");
