@@ -27,8 +27,6 @@ export interface EngineStore {
   get(sessionId: string): Promise<SessionRow | undefined>;
   /** Which of `sessionIds` should still run (desired state `running`, not deleted). */
   runnableAmong(sessionIds: readonly string[]): Promise<Set<string>>;
-  /** The data of the session's latest event of `type`, if any. */
-  latestEventData(sessionId: string, type: EventType): Promise<Record<string, unknown> | undefined>;
 }
 
 /** Runs first in a write transaction and throws to refuse the write (lease fencing). */
@@ -78,17 +76,6 @@ export function createEngineStore(db: Kysely<Database>, log: EventLog): EngineSt
       if (sessionIds.length === 0) return new Set();
       const rows = await db.selectFrom("sessions").select("id").where("id", "in", [...sessionIds]).where("desired_state", "=", "running").execute();
       return new Set(rows.map((r) => r.id));
-    },
-    async latestEventData(sessionId, type) {
-      const row = await db
-        .selectFrom("events")
-        .select("data")
-        .where("session_id", "=", sessionId)
-        .where("type", "=", type)
-        .orderBy("id", "desc")
-        .limit(1)
-        .executeTakeFirst();
-      return row?.data;
     },
   };
 }
