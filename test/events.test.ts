@@ -239,11 +239,11 @@ describe("slow consumers", () => {
   it("never ends a slow reader that keeps taking bytes, however far behind it falls; it catches up losslessly", { timeout: 90_000 }, async () => {
     const org = gw.newOrgId();
     const key = await gw.createKey(org, ["read"]);
-    // A small HTTP/2 window, and a reader taking about one window every 100 ms: it reads far slower than events come.
+    // A reader taking 8 KiB every 100 ms (a small HTTP/2 window too): it reads far slower than events come.
     const slow = openRawConnectStream(gw.url, "/wagateway.v1.SessionService/WatchEvents", key, {}, 8 * 1024);
     await slow.first;
     slow.pause();
-    const drip = setInterval(() => slow.drip(), 100);
+    const drip = setInterval(() => slow.drip(8 * 1024), 100);
     const batch: NewEvent[] = Array.from({ length: 10 }, (_, i) => ({
       organizationId: org,
       sessionId: "01ARZ3NDEKTSV4RRFFQ69G5FAV",

@@ -4,8 +4,8 @@ import http2 from "node:http2";
 export interface RawConnectStream {
   /** Stops reading from the socket (HTTP/2 flow control then stalls the server). */
   pause(): void;
-  /** While paused: takes what the client holds and lets the server send a little more (about one window). */
-  drip(): void;
+  /** While paused: takes `bytes` of what the client holds, so the server may send that much more (whatever Node's buffer size). */
+  drip(bytes: number): void;
   /** The messages read so far. */
   readonly messages: readonly Record<string, unknown>[];
   /** Reads on until `count` event messages have come, or rejects when the stream ends first (naming its error) or after `timeoutMs`. */
@@ -71,7 +71,7 @@ export function openRawConnectStream(baseUrl: string, path: string, token: strin
     first,
     messages,
     pause: () => stream.pause(),
-    drip: () => void stream.read(),
+    drip: (bytes) => void stream.read(bytes),
     readEvents(count, timeoutMs) {
       stream.resume();
       return new Promise((resolve, reject) => {
