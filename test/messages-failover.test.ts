@@ -56,7 +56,9 @@ describe.runIf(pgBackend)("outbox across a SIGKILL: two gateway processes on one
   it("SIGKILL of the holder with 50 messages queued or in flight: the contact ends with all 50, each WhatsApp id exactly once", async () => {
     const sessions = clientFor(SessionService, grpc, procs.get("gw-a")!.url, key);
     const phone = `1555${process.pid % 1000}7001`;
-    const { session } = await sessions.createSession({ start: true });
+    const { session } = await sessions.createSession({ start: true }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\ngw-a logged:\n${procs.get("gw-a")?.errors() ?? ""}`);
+    });
     const id = session!.id;
     await waitForStatus(sessions, id, SessionStatus.SCAN_QR_CODE);
     await sim.scanQr((await sessions.getQrCode({ session: id })).qr, { phoneNumber: phone });

@@ -130,7 +130,12 @@ describe.runIf(pgBackend)("failover drill: three gateways on one PostgreSQL, the
         const client = clientFor(MessageService, grpc, url(survivors[s % survivors.length]!), key);
         for (let i = 0; i < perSession; i++) {
           const to = contacts[s]![i % 2]!;
-          sent[s]!.push((await client.sendMessage({ session: id, to: to.phone, content: { case: "text", value: { body: `s${s} m${i}` } } })).message!);
+          const via = survivors[s % survivors.length]!;
+          const res = await client.sendMessage({ session: id, to: to.phone, content: { case: "text", value: { body: `s${s} m${i}` } } }).catch((err: unknown) => {
+            // Name what the gateway logged: CI keeps only the test's own words.
+            throw new Error(`send ${i} of session ${s} through ${via}: ${String(err)}\n${via} logged:\n${procs.get(via)?.errors() ?? ""}`);
+          });
+          sent[s]!.push(res.message!);
         }
       }),
     );

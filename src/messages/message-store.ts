@@ -129,7 +129,9 @@ export function createMessageStore(db: Kysely<Database>, log: EventLog): Message
     async enqueue(row) {
       // The row and its event in one statement (one round trip); no row (a known idempotency key), no event.
       // The session id goes in only while the session may send: else it is null and the NOT NULL check refuses the row.
-      const sendable = sql<string>`(select s.id from sessions s where s.id = ${row.session_id} and s.organization_id = ${row.organization_id} and s.phone_number is not null)`;
+      // KEY SHARE here, before the event-log lock, so the statement takes its locks in the order every writer does
+      // (session row, then log); left to the foreign-key check at the statement's end it came after the log lock.
+      const sendable = sql<string>`(select s.id from sessions s where s.id = ${row.session_id} and s.organization_id = ${row.organization_id} and s.phone_number is not null for key share)`;
       let q = db.insertInto("messages").values({ ...row, session_id: sendable });
       if (row.idempotency_key) {
         q = q.onConflict((oc) => oc.columns(["session_id", "idempotency_key"]).where("idempotency_key", "is not", null).doNothing());

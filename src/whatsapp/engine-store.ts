@@ -47,7 +47,9 @@ export function createEngineStore(db: Kysely<Database>, log: EventLog): EngineSt
     apply(sessionId, change, fence) {
       return log.transact(async (tx) => {
         await fence?.(tx);
-        const before = await tx.selectFrom("sessions").selectAll().where("id", "=", sessionId).forUpdate().executeTakeFirst();
+        // NO KEY UPDATE: serializes the session's writes without blocking rows that reference it (a message being
+        // queued takes KEY SHARE on the session, then the event-log lock; FOR UPDATE here made that a deadlock).
+        const before = await tx.selectFrom("sessions").selectAll().where("id", "=", sessionId).forNoKeyUpdate().executeTakeFirst();
         if (!before) return { result: undefined, events: [] };
         const update: SessionUpdate = { ...change.patch, updated_at: new Date() };
         if (change.status !== undefined) {

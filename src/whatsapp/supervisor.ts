@@ -231,7 +231,11 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
           let timer: NodeJS.Timeout | undefined;
           if (rt) await Promise.race([rt.settled, new Promise((r) => (timer = setTimeout(r, config.whatsapp.connectTimeoutMs)))]);
           clearTimeout(timer);
-        }).catch((err: unknown) => engineLog.error({ sessionId: id, err }, "could not start session")),
+        }).catch((err: unknown) =>
+          isLeaseLost(err)
+            ? engineLog.warn({ sessionId: id }, "session taken over by another gateway while it started here")
+            : engineLog.error({ sessionId: id, err }, "could not start session"),
+        ),
       ),
     );
 
@@ -352,6 +356,11 @@ export function createSupervisor(opts: SupervisorDeps): Supervisor {
         await run(id, lease);
         return true;
       }).catch((err: unknown) => {
+        // Another gateway took the session over meanwhile (this one's heartbeat lapsed): it runs there.
+        if (isLeaseLost(err)) {
+          engineLog.warn({ sessionId: id }, "session taken over by another gateway while it started here");
+          return false;
+        }
         // The wish to run is recorded: a busy or briefly unreachable database only delays the start to the next round.
         if (!isTransientDatabaseError(err)) throw err;
         engineLog.warn({ sessionId: id, err }, "session start deferred to the next round");

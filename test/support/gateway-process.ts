@@ -13,6 +13,8 @@ export interface GatewayProcess {
   /** Everything written to stdout so far. */
   stdout(): string;
   stderr(): string;
+  /** The `msg` and error of each log line at level error or above so far, one per line (for a failing test's message). */
+  errors(): string;
   /**
    * Resolves with the first match of `re` in stdout, waiting for it to arrive: stdout and stderr are separate
    * pipes, so the ready line on stderr says nothing about what stdout has delivered yet.
@@ -58,6 +60,7 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_0
     url,
     stdout: () => out,
     stderr: () => err,
+    errors: () => errorLines(err),
     waitForStdout(re, waitMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -100,4 +103,21 @@ export function runCli(args: string[], env: Record<string, string>): Promise<{ c
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The `msg` and `err` of the JSON log lines at level error or fatal in `text` (levels as labels or numbers). */
+export function errorLines(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const l = JSON.parse(line) as { level?: number | string; msg?: string; err?: { type?: string; message?: string; code?: string; stack?: string } };
+      if (!(typeof l.level === "number" ? l.level >= 50 : l.level === "error" || l.level === "fatal")) continue;
+      const e = l.err;
+      out.push(`${l.msg ?? ""}${e ? `: ${e.type ?? "Error"}${e.code ? ` ${e.code}` : ""}: ${e.message ?? ""} ${e.stack?.split("\n").slice(1, 4).join(" | ") ?? ""}` : ""}`);
+    } catch {
+      // not a log line
+    }
+  }
+  return out.join("\n");
 }
