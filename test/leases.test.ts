@@ -11,6 +11,9 @@ import { createEventLog } from "../src/events/event-log.js";
 import { createLogger } from "../src/logger.js";
 import { loadAuthState, wipeAuthState } from "../src/whatsapp/auth-state-store.js";
 import { createEngineStore } from "../src/whatsapp/engine-store.js";
+import { createMessageStore } from "../src/messages/message-store.js";
+import type { NewMessageRow } from "../src/db/schema.js";
+import { ulid } from "../src/util/ulid.js";
 import { GatewayService } from "../gen/wagateway/v1/gateway_service_pb.js";
 import { backends } from "./support/backends.js";
 import { expectApiError } from "./support/expect-error.js";
@@ -212,5 +215,55 @@ describe.runIf(pgBackend)("session leases on PostgreSQL", () => {
     await waitUntil("rejoined", () => (lapsed > 0 && c.healthy() && c.id() !== oldId ? true : undefined));
     expect((await d.live()).map((g) => g.name).sort()).toEqual(expect.arrayContaining(["gw-c", "gw-d"]));
     expect((await d.live()).some((g) => g.id === oldId)).toBe(false);
+  });
+
+  it("never deadlocks a message being queued against the holder's writes to its session", async () => {
+    const id = await newSession();
+    const log = createEventLog(db, true);
+    const engine = createEngineStore(db, log);
+    const messages = createMessageStore(db, log);
+    const rounds = 150;
+    const message = (i: number, w: number): NewMessageRow => {
+      const now = new Date();
+      return {
+        id: ulid(now.getTime()),
+        organization_id: "org_leases",
+        session_id: id,
+        wa_message_id: `LOCKORDER${w}X${i}`,
+        direction: "out",
+        source: "api",
+        chat_id: "15550002222@s.whatsapp.net",
+        contact_phone: "15550002222",
+        contact_lid: null,
+        contact_push_name: null,
+        type: "text",
+        content: JSON.stringify({ text: { body: `m${i}` } }),
+        media_data: null,
+        wa_message: null,
+        reply_to: null,
+        mentions: "[]",
+        status: "queued",
+        status_reason: null,
+        idempotency_key: null,
+        request_hash: null,
+        created_at: now,
+        sent_at: null,
+        delivered_at: null,
+        read_at: null,
+        not_before: null,
+        expires_at: new Date(now.getTime() + 60_000),
+        updated_at: now,
+      };
+    };
+    // Engine writes (session row, then the event log) and sends (a row referencing the session, and its event), side by side.
+    const writers = Array.from({ length: 3 }, async (_, w) => {
+      for (let i = 0; i < rounds; i++) await engine.apply(id, { patch: { last_error: `w${w} ${i}` }, events: [{ type: "connection.connecting", data: { i } }] });
+    });
+    const senders = Array.from({ length: 3 }, async (_, w) => {
+      for (let i = 0; i < rounds; i++) expect(await messages.enqueue(message(i, w))).toMatchObject({ created: true });
+    });
+    await Promise.all([...writers, ...senders]);
+    const { n } = await db.selectFrom("messages").select((eb) => eb.fn.countAll<string>().as("n")).where("session_id", "=", id).executeTakeFirstOrThrow();
+    expect(Number(n)).toBe(3 * rounds);
   });
 });
