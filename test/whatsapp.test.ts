@@ -12,7 +12,7 @@ import { expectApiError } from "./support/expect-error.js";
 import { spawnGateway } from "./support/gateway-process.js";
 import { startTestGateway, type TestGateway } from "./support/test-gateway.js";
 import { clientFor, transportCases } from "./support/transports.js";
-import { waitForStatus, waitUntil } from "./support/wait.js";
+import { retryUnavailable, waitForStatus, waitUntil } from "./support/wait.js";
 import { startWaSimulator, type WaSimulator } from "./wa-sim/index.js";
 
 const grpc = transportCases[0]!;
@@ -49,11 +49,12 @@ describe.each(backends)("WhatsApp engine on $name (real Baileys against the simu
   /** Creates a started session, scans its QR as `phone`, waits for `working`. */
   /** Pairs a new session by QR; `timeoutMs` bounds each wait (raised where many pair at once on a loaded machine). */
   async function pairByQr(phone = newPhone(), timeoutMs = 45_000) {
-    const { session } = await client.createSession({ start: true, label: `phone ${phone}` });
+    // A loaded machine may answer 503 (retry later) while many pair at once: retried, as the contract says.
+    const { session } = await retryUnavailable(() => client.createSession({ start: true, label: `phone ${phone}` }));
     const id = session!.id;
     expect(session!.status).toBe(SessionStatus.STARTING);
     await waitForStatus(client, id, SessionStatus.SCAN_QR_CODE, timeoutMs);
-    const qr = await client.getQrCode({ session: id });
+    const qr = await retryUnavailable(() => client.getQrCode({ session: id }));
     await sim.scanQr(qr.qr, { phoneNumber: phone });
     const working = await waitForStatus(client, id, SessionStatus.WORKING, timeoutMs);
     return { id, phone, working, qr };
