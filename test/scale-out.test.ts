@@ -174,7 +174,11 @@ describe.runIf(pgBackend)("three gateway processes on one PostgreSQL", { timeout
     await new Promise((r) => setTimeout(r, 3_000));
     expect(procs.get(paused)!.stderr()).toContain("gateway lease lapsed");
     // … and what its old sockets saw when they woke (the simulator replaced them: 440) was never written.
-    const rows = (await sessionsVia("gw-b").listSessions({})).sessions.filter((s) => lost.includes(s.id));
+    // Taken over elsewhere they work (a loaded machine may still be reconnecting them 3 s after the resume).
+    const rows = await waitUntil("the taken-over sessions working", async () => {
+      const r = (await sessionsVia("gw-b").listSessions({})).sessions.filter((s) => lost.includes(s.id));
+      return r.every((s) => s.status === SessionStatus.WORKING) ? r : undefined;
+    }, 30_000);
     for (const s of rows) {
       expect(s.status, s.id).toBe(SessionStatus.WORKING);
       expect(s.statusReason ?? "").not.toBe("conflict_replaced");

@@ -53,7 +53,8 @@ export function PairingPage({ session }: { session?: string }) {
   }, [qr, status]);
 
   if (!session) return <p class="error">No session chosen: open a session's “Pair” link.</p>;
-  const left = qr ? Math.max(0, Math.round((qr.expiresAt - now) / 1000)) : 0;
+  // The clock read now, not the last tick's `now` (which re-renders every second): a QR that just arrived shows its full life.
+  const left = qr ? Math.max(0, Math.round((qr.expiresAt - Math.max(now, Date.now())) / 1000)) : 0;
   const waiting = status === "scan_qr_code";
   return (
     <section aria-labelledby="pair-h">
